@@ -1,0 +1,86 @@
+// The one small interface every executor (local process, container, Slurm, ...) implements.
+// The server never imports an executor's machinery (child_process, dockerode, sbatch); it hands
+// committed attempts to `start`, asks for `stop`, and learns what happened from events.
+
+/** Everything an executor needs to run one attempt of a job. */
+export interface AttemptSpec {
+  /** Unique key of this attempt, stable across restarts: `${jobId}#${attempt}` is not file-safe, so use `attemptKey()`. */
+  key: string;
+  jobId: string;
+  /** 1-based; becomes AWS_BATCH_JOB_ATTEMPT. */
+  attempt: number;
+  jobName: string;
+  jobQueue: string;
+  computeEnvironment: string;
+  /** The command after Ref:: substitution and overrides. */
+  command: string[];
+  /** The job's environment, AWS_BATCH_* variables included. */
+  environment: Record<string, string>;
+  vcpus: number;
+  /** MiB */
+  memory: number;
+  gpus: number;
+  image?: string;
+  /** Where stdout and stderr of the attempt go (CloudWatch Logs naming). */
+  logGroupName: string;
+  logStreamName: string;
+}
+
+export type AttemptEvent =
+  | {
+      type: 'running';
+      key: string;
+      jobId: string;
+      attempt: number;
+      /** Epoch ms when the command started. */
+      at: number;
+    }
+  | {
+      type: 'exited';
+      key: string;
+      jobId: string;
+      attempt: number;
+      /** Epoch ms when the attempt stopped. */
+      at: number;
+      /** Exit code of the command; 128+N when killed by signal N; undefined if it never started. */
+      exitCode?: number;
+      /** Container-level reason (AWS `attempts[].container.reason`), e.g.
+       *  `CannotStartContainerError: exec: "nope": executable file not found in $PATH`. */
+      reason?: string;
+      /** True when the attempt never ran its command (start failure). */
+      neverStarted?: boolean;
+      /** True when the executor lost track of it (host lost, supervisor gone). */
+      lost?: boolean;
+    };
+
+export type AttemptEventListener = (event: AttemptEvent) => void;
+
+/** What `adopt` found for an attempt that was STARTING or RUNNING when the server stopped. */
+export type AdoptOutcome =
+  /** Still running; its events will arrive as usual. */
+  | { key: string; outcome: 'running' }
+  /** Finished while the server was down; the exit event will be emitted as for any attempt. */
+  | { key: string; outcome: 'exited' }
+  /** The executor never started it: safe to start it again (same attempt). */
+  | { key: string; outcome: 'not-started' }
+  /** Started but gone without a recorded exit; the server fails the attempt with a host-lost reason. */
+  | { key: string; outcome: 'lost' };
+
+export interface Executor {
+  readonly name: string;
+  /** Subscribe to attempt events. Events are delivered asynchronously, never from inside start/stop. */
+  onEvent(listener: AttemptEventListener): void;
+  /** Start an attempt. Never throws for a job's own fault: failures come back as an `exited` event. */
+  start(spec: AttemptSpec): void;
+  /** Stop an attempt: SIGTERM (or the executor's equivalent), then SIGKILL after the grace period. */
+  stop(key: string, graceMs?: number): void;
+  /** After a restart: reattach to attempts the store says are STARTING/RUNNING. */
+  adopt(specs: AttemptSpec[]): Promise<AdoptOutcome[]>;
+  /** Stop watching (the attempts themselves keep running: they survive the server). */
+  close(): Promise<void>;
+}
+
+/** A file-name-safe key for an attempt. Job ids contain ':' (array children) and '#' (nodes). */
+export function attemptKey(jobId: string, attempt: number): string {
+  return `${jobId.replace(/[^A-Za-z0-9_-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'))}.${attempt}`;
+}
