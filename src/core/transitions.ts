@@ -1,0 +1,264 @@
+// Every job state transition, in one place, named as verbs.
+//
+//   SUBMITTED ──evaluateSubmitted──▶ PENDING ──▶ RUNNABLE ──moveToStarting──▶ STARTING
+//        │                                          ▲                            │
+//        │                                          │ finishAttempt (retry)      │ moveToRunning
+//        │                                          │                            ▼
+//        │                                          └──────────────────────── RUNNING
+//        │                                                                       │ finishAttempt
+//        └── cancelJob / terminateJob (SUBMITTED, PENDING, RUNNABLE) ──▶ FAILED ◀─┤
+//                                                                   SUCCEEDED ◀─┘
+//   terminateJob on STARTING/RUNNING records the request (stopRequestedReason); the attempt is
+//   stopped and finishAttempt then fails the job with that reason, without a retry.
+//
+// Each verb is pure: it takes the job as stored and returns the conditional update to apply
+// (`from` is the fence: the update applies only if the job is still in that state), the attempt
+// row to insert or patch, and the state changes it makes (for events and metrics). A verb that
+// does not apply returns a typed refusal instead of throwing.
+
+import { shouldRetry } from './retry.js';
+import type { Attempt, Job, JobStatus } from './types.js';
+
+/** The mutable part of a job row. `null` clears an optional field. */
+export interface JobPatch {
+  status?: JobStatus;
+  statusReason?: string | null;
+  startedAt?: number | null;
+  stoppedAt?: number | null;
+  attemptCount?: number;
+  computeEnvironment?: string | null;
+  isCancelled?: boolean;
+  isTerminated?: boolean;
+  stopRequestedReason?: string | null;
+}
+
+/** A conditional update: applied only while the job is in one of `from` (optimistic, fenced). */
+export interface JobUpdate {
+  jobId: string;
+  from: readonly JobStatus[];
+  set: JobPatch;
+}
+
+export interface AttemptPatch {
+  status?: Attempt['status'];
+  startedAt?: number;
+  stoppedAt?: number;
+  exitCode?: number | null;
+  reason?: string | null;
+  statusReason?: string | null;
+}
+
+/** A status a job passed through, in order; what EventBridge-style events will be made of. */
+export interface StatusChange {
+  jobId: string;
+  status: JobStatus;
+  at: number;
+}
+
+export interface Transition {
+  update: JobUpdate;
+  insertAttempt?: Attempt;
+  patchAttempt?: { attempt: number; patch: AttemptPatch };
+  changes: StatusChange[];
+  /** TerminateJob on a STARTING/RUNNING job: the executor must stop this attempt. */
+  stopAttempt?: number;
+}
+
+export type Refusal = { refused: 'JOB_NOT_IN_STATE'; jobId: string; status: JobStatus };
+export type Outcome = Transition | Refusal;
+
+export function isRefusal(o: Outcome): o is Refusal {
+  return 'refused' in o;
+}
+
+function refuse(job: Job): Refusal {
+  return { refused: 'JOB_NOT_IN_STATE', jobId: job.jobId, status: job.status };
+}
+
+/** Reasons AWS Batch reports, which retry rules (evaluateOnExit) match against. */
+export const REASONS = {
+  containerExited: 'Essential container in task exited',
+  taskFailedToStart: 'Task failed to start',
+  timeout: 'Job attempt duration exceeded timeout',
+  dependentJobFailed: 'Dependent Job failed',
+  hostTerminated: (instance: string) => `Host EC2 (instance ${instance}) terminated.`,
+} as const;
+
+export const CANCELLABLE: readonly JobStatus[] = ['SUBMITTED', 'PENDING', 'RUNNABLE'];
+export const STOPPABLE: readonly JobStatus[] = ['STARTING', 'RUNNING'];
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * SUBMITTED → RUNNABLE (through PENDING). A job without unmet dependencies passes PENDING in the
+ * same step, as AWS evaluates it.
+ */
+export function evaluateSubmitted(job: Job, now: number): Outcome {
+  if (job.status !== 'SUBMITTED') return refuse(job);
+  return {
+    update: { jobId: job.jobId, from: ['SUBMITTED'], set: { status: 'RUNNABLE', statusReason: null } },
+    changes: [
+      { jobId: job.jobId, status: 'PENDING', at: now },
+      { jobId: job.jobId, status: 'RUNNABLE', at: now },
+    ],
+  };
+}
+
+export interface PlacementInfo {
+  computeEnvironment: string;
+  taskId: string;
+  logStreamName: string;
+}
+
+/** RUNNABLE → STARTING: the scheduler placed the job; a new attempt begins. */
+export function moveToStarting(job: Job, placement: PlacementInfo, now: number): Outcome {
+  if (job.status !== 'RUNNABLE') return refuse(job);
+  const attempt = job.attemptCount + 1;
+  return {
+    update: {
+      jobId: job.jobId,
+      from: ['RUNNABLE'],
+      set: { status: 'STARTING', statusReason: null, attemptCount: attempt, computeEnvironment: placement.computeEnvironment },
+    },
+    insertAttempt: {
+      jobId: job.jobId,
+      attempt,
+      computeEnvironment: placement.computeEnvironment,
+      taskId: placement.taskId,
+      logStreamName: placement.logStreamName,
+      status: 'STARTING',
+    },
+    changes: [{ jobId: job.jobId, status: 'STARTING', at: now }],
+  };
+}
+
+/** STARTING → RUNNING: the executor started the attempt's command. */
+export function moveToRunning(job: Job, attempt: number, at: number): Outcome {
+  if (job.status !== 'STARTING' || job.attemptCount !== attempt) return refuse(job);
+  return {
+    update: { jobId: job.jobId, from: ['STARTING'], set: { status: 'RUNNING', startedAt: at } },
+    patchAttempt: { attempt, patch: { status: 'RUNNING', startedAt: at } },
+    changes: [{ jobId: job.jobId, status: 'RUNNING', at }],
+  };
+}
+
+export interface AttemptExit {
+  attempt: number;
+  at: number;
+  exitCode?: number;
+  /** Container-level reason from the executor. */
+  reason?: string;
+  neverStarted?: boolean;
+  lost?: boolean;
+  /** The attempt ran past its timeout and was stopped. */
+  timedOut?: boolean;
+  /** Name of the host the attempt ran on, for host-loss reasons. */
+  host?: string;
+}
+
+/**
+ * STARTING|RUNNING → SUCCEEDED | FAILED | RUNNABLE (retry): the attempt stopped.
+ * Terminated, cancelled and timed-out attempts are not retried; otherwise the retry strategy decides.
+ */
+export function finishAttempt(job: Job, exit: AttemptExit): Outcome {
+  if ((job.status !== 'STARTING' && job.status !== 'RUNNING') || job.attemptCount !== exit.attempt) return refuse(job);
+  const terminated = job.stopRequestedReason !== undefined;
+  let attemptStatusReason: string;
+  if (terminated) attemptStatusReason = job.stopRequestedReason!;
+  else if (exit.timedOut) attemptStatusReason = REASONS.timeout;
+  else if (exit.lost) attemptStatusReason = REASONS.hostTerminated(exit.host ?? 'local');
+  else if (exit.neverStarted) attemptStatusReason = REASONS.taskFailedToStart;
+  else attemptStatusReason = REASONS.containerExited;
+
+  const succeeded = !terminated && !exit.timedOut && !exit.lost && !exit.neverStarted && exit.exitCode === 0;
+  const retry =
+    !succeeded &&
+    !terminated &&
+    !exit.timedOut &&
+    shouldRetry(job.spec.retryStrategy, exit.attempt, {
+      exitCode: exit.exitCode,
+      reason: exit.reason,
+      statusReason: attemptStatusReason,
+    });
+
+  const changes: StatusChange[] = [];
+  // An exit that arrives while the job is still STARTING ran nonetheless (its RUNNING report was
+  // lost in a restart, or the command exited at once): the job passed through RUNNING.
+  const ran = !exit.neverStarted && !exit.lost;
+  const set: JobPatch = {};
+  if (job.status === 'STARTING' && ran) {
+    changes.push({ jobId: job.jobId, status: 'RUNNING', at: exit.at });
+    set.startedAt = exit.at;
+  }
+  const next: JobStatus = succeeded ? 'SUCCEEDED' : retry ? 'RUNNABLE' : 'FAILED';
+  changes.push({ jobId: job.jobId, status: next, at: exit.at });
+  set.status = next;
+  if (next === 'RUNNABLE') {
+    set.statusReason = null;
+  } else {
+    set.statusReason = attemptStatusReason;
+    set.stoppedAt = exit.at;
+  }
+  const patch: AttemptPatch = {
+    status: 'STOPPED',
+    stoppedAt: exit.at,
+    exitCode: exit.exitCode ?? null,
+    reason: exit.reason ?? null,
+    statusReason: attemptStatusReason,
+  };
+  if (job.status === 'STARTING' && ran) patch.startedAt = exit.at;
+  return {
+    update: { jobId: job.jobId, from: [job.status], set },
+    patchAttempt: { attempt: exit.attempt, patch },
+    changes,
+  };
+}
+
+/** CancelJob: SUBMITTED, PENDING and RUNNABLE jobs fail with the reason; later states are left alone. */
+export function cancelJob(job: Job, reason: string, now: number): Outcome {
+  if (!CANCELLABLE.includes(job.status)) return refuse(job);
+  return {
+    update: {
+      jobId: job.jobId,
+      from: CANCELLABLE,
+      set: { status: 'FAILED', statusReason: reason, stoppedAt: now, isCancelled: true },
+    },
+    changes: [{ jobId: job.jobId, status: 'FAILED', at: now }],
+  };
+}
+
+/**
+ * TerminateJob: jobs not yet STARTING are cancelled; STARTING and RUNNING jobs have their attempt
+ * stopped (SIGTERM, then SIGKILL) and then fail with the reason (see finishAttempt).
+ */
+export function terminateJob(job: Job, reason: string, now: number): Outcome {
+  if (CANCELLABLE.includes(job.status)) {
+    return {
+      update: {
+        jobId: job.jobId,
+        from: CANCELLABLE,
+        set: { status: 'FAILED', statusReason: reason, stoppedAt: now, isTerminated: true },
+      },
+      changes: [{ jobId: job.jobId, status: 'FAILED', at: now }],
+    };
+  }
+  if (STOPPABLE.includes(job.status)) {
+    return {
+      update: { jobId: job.jobId, from: STOPPABLE, set: { stopRequestedReason: reason, isTerminated: true } },
+      changes: [],
+      stopAttempt: job.attemptCount,
+    };
+  }
+  return refuse(job);
+}
+
+/** Applies a patch to an in-memory copy of a job, as the store would. */
+export function applyPatch(job: Job, set: JobPatch): Job {
+  const next: Job = { ...job };
+  for (const [k, v] of Object.entries(set) as [keyof JobPatch, unknown][]) {
+    if (v === undefined) continue;
+    if (v === null) delete (next as unknown as Record<string, unknown>)[k];
+    else (next as unknown as Record<string, unknown>)[k] = v;
+  }
+  return next;
+}

@@ -1,0 +1,79 @@
+// Row types of the tables, for the Kysely query builder. Columns are snake_case; booleans are
+// stored as 0/1 integers and timestamps as epoch milliseconds (BIGINT) on both backends, so one
+// set of queries runs on SQLite and PostgreSQL unchanged.
+
+export interface ComputeEnvironmentRow {
+  name: string;
+  arn: string;
+  created_at: number;
+  doc: string; // JSON of the ComputeEnvironment record
+}
+
+export interface JobQueueRow {
+  name: string;
+  arn: string;
+  created_at: number;
+  doc: string; // JSON of the JobQueue record
+}
+
+export interface JobDefinitionRow {
+  arn: string;
+  name: string;
+  revision: number;
+  status: string;
+  created_at: number;
+  doc: string; // JSON of the JobDefinition record
+}
+
+export interface JobRow {
+  id: string;
+  seq: number;
+  name: string;
+  queue: string;
+  status: string;
+  status_reason: string | null;
+  created_at: number;
+  started_at: number | null;
+  stopped_at: number | null;
+  job_definition: string;
+  vcpus: number;
+  memory: number;
+  gpus: number;
+  attempt_count: number;
+  compute_environment: string | null;
+  is_cancelled: number;
+  is_terminated: number;
+  stop_reason: string | null;
+  array_parent_id: string | null;
+  array_index: number | null;
+  spec: string; // JSON of the JobSpec, written once at submit
+}
+
+export interface AttemptRow {
+  job_id: string;
+  attempt: number;
+  compute_environment: string;
+  task_id: string;
+  log_stream_name: string;
+  status: string;
+  started_at: number | null;
+  stopped_at: number | null;
+  exit_code: number | null;
+  reason: string | null;
+  status_reason: string | null;
+}
+
+export interface TagRow {
+  resource_arn: string;
+  key: string;
+  value: string;
+}
+
+export interface Schema {
+  compute_environments: ComputeEnvironmentRow;
+  job_queues: JobQueueRow;
+  job_definitions: JobDefinitionRow;
+  jobs: JobRow;
+  attempts: AttemptRow;
+  tags: TagRow;
+}

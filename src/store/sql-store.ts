@@ -1,0 +1,523 @@
+// The Store on SQL: one code path for SQLite and PostgreSQL. Queries are built with Kysely and
+// executed through db.ts; the per-transition hot paths use prepared-by-marker statements.
+
+import { sql, type Kysely } from 'kysely';
+import type { RunnableJob } from '../core/scheduler.js';
+import type {
+  Attempt,
+  ComputeEnvironment,
+  Job,
+  JobDefinition,
+  JobQueue,
+  JobSpec,
+  JobStatus,
+  Resources,
+  Tags,
+} from '../core/types.js';
+import { openDatabase, param, prepare, preparedQuery, type DatabaseConfig, type PreparedQuery, type SqlDatabase, type SqlRunner, type Statement } from './db.js';
+import type { AttemptRow, JobRow, Schema } from './schema.js';
+import type { AttemptPatch, JobListQuery, JobPatch, JobUpdate, Store, StoreTx } from './store.js';
+
+/** Rows per multi-row INSERT and ids per IN list: well under both backends' parameter limits. */
+const CHUNK = 500;
+
+export async function openStore(config: DatabaseConfig): Promise<Store> {
+  const db = await openDatabase(config);
+  try {
+    await db.migrate();
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  return new SqlStore(db);
+}
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row mapping
+
+function jobToRow(job: Job): JobRow {
+  return {
+    id: job.jobId,
+    seq: job.seq,
+    name: job.jobName,
+    queue: job.jobQueue,
+    status: job.status,
+    status_reason: job.statusReason ?? null,
+    created_at: job.createdAt,
+    started_at: job.startedAt ?? null,
+    stopped_at: job.stoppedAt ?? null,
+    job_definition: job.spec.jobDefinitionArn,
+    vcpus: job.spec.resources.vcpus,
+    memory: job.spec.resources.memory,
+    gpus: job.spec.resources.gpus,
+    attempt_count: job.attemptCount,
+    compute_environment: job.computeEnvironment ?? null,
+    is_cancelled: job.isCancelled ? 1 : 0,
+    is_terminated: job.isTerminated ? 1 : 0,
+    stop_reason: job.stopRequestedReason ?? null,
+    array_parent_id: null,
+    array_index: null,
+    spec: JSON.stringify(job.spec),
+  };
+}
+
+function rowToJob(r: JobRow): Job {
+  const job: Job = {
+    jobId: r.id,
+    jobName: r.name,
+    jobQueue: r.queue,
+    status: r.status as JobStatus,
+    createdAt: Number(r.created_at),
+    seq: Number(r.seq),
+    spec: JSON.parse(r.spec) as JobSpec,
+    attemptCount: r.attempt_count,
+  };
+  if (r.status_reason != null) job.statusReason = r.status_reason;
+  if (r.started_at != null) job.startedAt = Number(r.started_at);
+  if (r.stopped_at != null) job.stoppedAt = Number(r.stopped_at);
+  if (r.compute_environment != null) job.computeEnvironment = r.compute_environment;
+  if (r.is_cancelled) job.isCancelled = true;
+  if (r.is_terminated) job.isTerminated = true;
+  if (r.stop_reason != null) job.stopRequestedReason = r.stop_reason;
+  return job;
+}
+
+const PATCH_COLUMNS: Record<keyof JobPatch, keyof JobRow> = {
+  status: 'status',
+  statusReason: 'status_reason',
+  startedAt: 'started_at',
+  stoppedAt: 'stopped_at',
+  attemptCount: 'attempt_count',
+  computeEnvironment: 'compute_environment',
+  isCancelled: 'is_cancelled',
+  isTerminated: 'is_terminated',
+  stopRequestedReason: 'stop_reason',
+};
+
+function patchValue(key: keyof JobPatch, v: unknown): unknown {
+  if (key === 'isCancelled' || key === 'isTerminated') return v ? 1 : 0;
+  return v ?? null;
+}
+
+function attemptToRow(a: Attempt): AttemptRow {
+  return {
+    job_id: a.jobId,
+    attempt: a.attempt,
+    compute_environment: a.computeEnvironment,
+    task_id: a.taskId,
+    log_stream_name: a.logStreamName,
+    status: a.status,
+    started_at: a.startedAt ?? null,
+    stopped_at: a.stoppedAt ?? null,
+    exit_code: a.exitCode ?? null,
+    reason: a.reason ?? null,
+    status_reason: a.statusReason ?? null,
+  };
+}
+
+function rowToAttempt(r: AttemptRow): Attempt {
+  const a: Attempt = {
+    jobId: r.job_id,
+    attempt: r.attempt,
+    computeEnvironment: r.compute_environment,
+    taskId: r.task_id,
+    logStreamName: r.log_stream_name,
+    status: r.status as Attempt['status'],
+  };
+  if (r.started_at != null) a.startedAt = Number(r.started_at);
+  if (r.stopped_at != null) a.stoppedAt = Number(r.stopped_at);
+  if (r.exit_code != null) a.exitCode = r.exit_code;
+  if (r.reason != null) a.reason = r.reason;
+  if (r.status_reason != null) a.statusReason = r.status_reason;
+  return a;
+}
+
+const ATTEMPT_PATCH_COLUMNS: Record<keyof AttemptPatch, keyof AttemptRow> = {
+  status: 'status',
+  startedAt: 'started_at',
+  stoppedAt: 'stopped_at',
+  exitCode: 'exit_code',
+  reason: 'reason',
+  statusReason: 'status_reason',
+};
+
+function docWithoutTags<T extends { tags: Tags }>(record: T): string {
+  const { tags: _tags, ...rest } = record;
+  return JSON.stringify(rest);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prepared statements for the hot paths
+
+const selectRunnableHeads = preparedQuery((qb) =>
+  qb
+    .selectFrom('jobs')
+    .select(['id', 'seq', 'vcpus', 'memory', 'gpus', 'status_reason'])
+    .where('queue', '=', param('queue'))
+    .where('status', '=', param('status'))
+    .orderBy('seq', 'asc')
+    .limit(param('limit')),
+);
+
+const selectAttempt = preparedQuery((qb) =>
+  qb.selectFrom('attempts').selectAll().where('job_id', '=', param('jobId')).where('attempt', '=', param('attempt')),
+);
+
+const selectJob = preparedQuery((qb) => qb.selectFrom('jobs').selectAll().where('id', '=', param('id')));
+
+// ---------------------------------------------------------------------------------------------
+
+/** Queries shared by the store and its transactions; `runner` decides where they execute. */
+class SqlOps implements StoreTx {
+  constructor(
+    protected readonly db: SqlDatabase,
+    protected readonly runner: SqlRunner,
+    private readonly updateCache: Map<string, PreparedQuery>,
+  ) {}
+
+  protected get qb(): Kysely<Schema> {
+    return this.db.qb;
+  }
+
+  private all<R>(q: Statement | { compile(): Statement }): Promise<R[]> {
+    return this.runner.all<R>('compile' in q ? q.compile() : q);
+  }
+
+  private run(q: Statement | { compile(): Statement }): Promise<number> {
+    return this.runner.run('compile' in q ? q.compile() : q);
+  }
+
+  // ----- metadata
+
+  async loadComputeEnvironments(): Promise<ComputeEnvironment[]> {
+    const rows = await this.all<{ arn: string; doc: string }>(
+      this.qb.selectFrom('compute_environments').select(['arn', 'doc']).orderBy('created_at').orderBy('name'),
+    );
+    const tags = await this.getTagsMany(rows.map((r) => r.arn));
+    return rows.map((r) => ({ ...JSON.parse(r.doc), tags: tags.get(r.arn) ?? {} }));
+  }
+
+  async loadJobQueues(): Promise<JobQueue[]> {
+    const rows = await this.all<{ arn: string; doc: string }>(
+      this.qb.selectFrom('job_queues').select(['arn', 'doc']).orderBy('created_at').orderBy('name'),
+    );
+    const tags = await this.getTagsMany(rows.map((r) => r.arn));
+    return rows.map((r) => ({ ...JSON.parse(r.doc), tags: tags.get(r.arn) ?? {} }));
+  }
+
+  async loadJobDefinitions(): Promise<JobDefinition[]> {
+    const rows = await this.all<{ arn: string; doc: string }>(
+      this.qb.selectFrom('job_definitions').select(['arn', 'doc']).orderBy('name').orderBy('revision'),
+    );
+    const tags = await this.getTagsMany(rows.map((r) => r.arn));
+    return rows.map((r) => ({ ...JSON.parse(r.doc), tags: tags.get(r.arn) ?? {} }));
+  }
+
+  async getTags(resourceArn: string): Promise<Tags> {
+    return (await this.getTagsMany([resourceArn])).get(resourceArn) ?? {};
+  }
+
+  async getTagsMany(resourceArns: readonly string[]): Promise<Map<string, Tags>> {
+    const out = new Map<string, Tags>();
+    for (const part of chunks([...new Set(resourceArns)])) {
+      if (part.length === 0) continue;
+      const rows = await this.all<{ resource_arn: string; key: string; value: string }>(
+        this.qb.selectFrom('tags').selectAll().where('resource_arn', 'in', part).orderBy('resource_arn').orderBy('key'),
+      );
+      for (const r of rows) {
+        let t = out.get(r.resource_arn);
+        if (!t) out.set(r.resource_arn, (t = {}));
+        t[r.key] = r.value;
+      }
+    }
+    return out;
+  }
+
+  async insertComputeEnvironment(ce: ComputeEnvironment): Promise<void> {
+    await this.run(
+      this.qb.insertInto('compute_environments').values({
+        name: ce.computeEnvironmentName,
+        arn: ce.computeEnvironmentArn,
+        created_at: ce.createdAt,
+        doc: docWithoutTags(ce),
+      }),
+    );
+    await this.putTags(ce.computeEnvironmentArn, ce.tags);
+  }
+
+  async updateComputeEnvironment(ce: ComputeEnvironment): Promise<void> {
+    await this.run(
+      this.qb
+        .updateTable('compute_environments')
+        .set({ doc: docWithoutTags(ce) })
+        .where('name', '=', ce.computeEnvironmentName),
+    );
+  }
+
+  async deleteComputeEnvironment(name: string): Promise<void> {
+    await this.run(this.qb.deleteFrom('compute_environments').where('name', '=', name));
+  }
+
+  async insertJobQueue(q: JobQueue): Promise<void> {
+    await this.run(
+      this.qb
+        .insertInto('job_queues')
+        .values({ name: q.jobQueueName, arn: q.jobQueueArn, created_at: q.createdAt, doc: docWithoutTags(q) }),
+    );
+    await this.putTags(q.jobQueueArn, q.tags);
+  }
+
+  async updateJobQueue(q: JobQueue): Promise<void> {
+    await this.run(this.qb.updateTable('job_queues').set({ doc: docWithoutTags(q) }).where('name', '=', q.jobQueueName));
+  }
+
+  async deleteJobQueue(name: string): Promise<void> {
+    await this.run(this.qb.deleteFrom('job_queues').where('name', '=', name));
+  }
+
+  async insertJobDefinition(def: JobDefinition): Promise<void> {
+    await this.run(
+      this.qb.insertInto('job_definitions').values({
+        arn: def.jobDefinitionArn,
+        name: def.jobDefinitionName,
+        revision: def.revision,
+        status: def.status,
+        created_at: def.createdAt,
+        doc: docWithoutTags(def),
+      }),
+    );
+    await this.putTags(def.jobDefinitionArn, def.tags);
+  }
+
+  async updateJobDefinition(def: JobDefinition): Promise<void> {
+    await this.run(
+      this.qb
+        .updateTable('job_definitions')
+        .set({ status: def.status, doc: docWithoutTags(def) })
+        .where('arn', '=', def.jobDefinitionArn),
+    );
+  }
+
+  async putTags(resourceArn: string, tags: Tags): Promise<void> {
+    const entries = Object.entries(tags);
+    if (entries.length === 0) return;
+    await this.run(
+      this.qb
+        .insertInto('tags')
+        .values(entries.map(([key, value]) => ({ resource_arn: resourceArn, key, value })))
+        .onConflict((oc) => oc.columns(['resource_arn', 'key']).doUpdateSet({ value: (eb) => eb.ref('excluded.value') })),
+    );
+  }
+
+  async deleteTags(resourceArn: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.run(this.qb.deleteFrom('tags').where('resource_arn', '=', resourceArn).where('key', 'in', [...keys]));
+  }
+
+  async deleteAllTags(resourceArn: string): Promise<void> {
+    await this.run(this.qb.deleteFrom('tags').where('resource_arn', '=', resourceArn));
+  }
+
+  // ----- jobs
+
+  async insertJobs(jobs: readonly Job[]): Promise<void> {
+    for (const part of chunks(jobs)) {
+      await this.run(this.qb.insertInto('jobs').values(part.map(jobToRow)));
+    }
+  }
+
+  async getJob(jobId: string): Promise<Job | undefined> {
+    const rows = await this.runner.all<JobRow>(selectJob(this.db).bind({ id: jobId }));
+    return rows[0] ? rowToJob(rows[0]) : undefined;
+  }
+
+  async getJobs(jobIds: readonly string[]): Promise<Job[]> {
+    if (jobIds.length === 1) {
+      const j = await this.getJob(jobIds[0]);
+      return j ? [j] : [];
+    }
+    const out: Job[] = [];
+    for (const part of chunks([...new Set(jobIds)])) {
+      const rows = await this.all<JobRow>(this.qb.selectFrom('jobs').selectAll().where('id', 'in', part));
+      for (const r of rows) out.push(rowToJob(r));
+    }
+    return out;
+  }
+
+  async getAttempts(jobIds: readonly string[]): Promise<Attempt[]> {
+    const out: Attempt[] = [];
+    for (const part of chunks([...new Set(jobIds)])) {
+      const rows = await this.all<AttemptRow>(
+        this.qb.selectFrom('attempts').selectAll().where('job_id', 'in', part).orderBy('job_id').orderBy('attempt'),
+      );
+      for (const r of rows) out.push(rowToAttempt(r));
+    }
+    return out;
+  }
+
+  async getAttempt(jobId: string, attempt: number): Promise<Attempt | undefined> {
+    const rows = await this.runner.all<AttemptRow>(selectAttempt(this.db).bind({ jobId, attempt }));
+    return rows[0] ? rowToAttempt(rows[0]) : undefined;
+  }
+
+  async listJobs(q: JobListQuery): Promise<Job[]> {
+    let query = this.qb.selectFrom('jobs').selectAll();
+    if (q.jobQueue !== undefined) query = query.where('queue', '=', q.jobQueue);
+    if (q.arrayParentId !== undefined) query = query.where('array_parent_id', '=', q.arrayParentId);
+    if (q.statuses !== undefined) {
+      query = q.statuses.length === 1 ? query.where('status', '=', q.statuses[0]) : query.where('status', 'in', [...q.statuses]);
+    }
+    if (q.jobName !== undefined) {
+      const lower = q.jobName.toLowerCase();
+      if (lower.endsWith('*')) {
+        // Escape LIKE wildcards in the prefix itself; job names allow '_' which LIKE treats as a wildcard.
+        const prefix = lower.slice(0, -1).replace(/[\\%_]/g, (c) => '\\' + c);
+        query = query.where(sql<boolean>`lower(name) like ${prefix + '%'} escape '\\'`);
+      } else {
+        query = query.where(sql<boolean>`lower(name) = ${lower}`);
+      }
+    }
+    if (q.jobDefinitionArnPrefix !== undefined) {
+      const prefix = q.jobDefinitionArnPrefix.replace(/[\\%_]/g, (c) => '\\' + c);
+      query = query.where(sql<boolean>`job_definition like ${prefix + '%'} escape '\\'`);
+    }
+    if (q.createdBefore !== undefined) query = query.where('created_at', '<', q.createdBefore);
+    if (q.createdAfter !== undefined) query = query.where('created_at', '>', q.createdAfter);
+    if (q.afterSeq !== undefined) query = query.where('seq', q.order === 'asc' ? '>' : '<', q.afterSeq);
+    query = query.orderBy('seq', q.order).limit(q.limit);
+    const rows = await this.all<JobRow>(query);
+    return rows.map(rowToJob);
+  }
+
+  async runnableHeads(jobQueue: string, limit: number): Promise<RunnableJob[]> {
+    const rows = await this.runner.all<Pick<JobRow, 'id' | 'seq' | 'vcpus' | 'memory' | 'gpus' | 'status_reason'>>(
+      selectRunnableHeads(this.db).bind({ queue: jobQueue, status: 'RUNNABLE', limit }),
+    );
+    return rows.map((r) => {
+      const j: RunnableJob = {
+        jobId: r.id,
+        seq: Number(r.seq),
+        resources: { vcpus: Number(r.vcpus), memory: Number(r.memory), gpus: Number(r.gpus) },
+      };
+      if (r.status_reason != null) j.statusReason = r.status_reason;
+      return j;
+    });
+  }
+
+  async jobsByStatus(statuses: readonly JobStatus[], afterSeq: number, limit: number): Promise<Job[]> {
+    const rows = await this.all<JobRow>(
+      this.qb
+        .selectFrom('jobs')
+        .selectAll()
+        .where('status', 'in', [...statuses])
+        .where('seq', '>', afterSeq)
+        .orderBy('seq')
+        .limit(limit),
+    );
+    return rows.map(rowToJob);
+  }
+
+  async activeUsage(): Promise<Map<string, Resources>> {
+    const rows = await this.all<{ ce: string | null; vcpus: number; memory: number; gpus: number }>(
+      this.qb
+        .selectFrom('jobs')
+        .select((eb) => [
+          'compute_environment as ce',
+          eb.fn.sum<number>('vcpus').as('vcpus'),
+          eb.fn.sum<number>('memory').as('memory'),
+          eb.fn.sum<number>('gpus').as('gpus'),
+        ])
+        .where('status', 'in', ['STARTING', 'RUNNING'])
+        .groupBy('compute_environment'),
+    );
+    const out = new Map<string, Resources>();
+    for (const r of rows) {
+      if (r.ce == null) continue;
+      out.set(r.ce, { vcpus: Number(r.vcpus), memory: Number(r.memory), gpus: Number(r.gpus) });
+    }
+    return out;
+  }
+
+  async countJobs(jobQueue: string, statuses?: readonly JobStatus[]): Promise<number> {
+    let q = this.qb
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('queue', '=', jobQueue);
+    if (statuses) q = q.where('status', 'in', [...statuses]);
+    const rows = await this.all<{ n: number }>(q);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async maxSeq(): Promise<number> {
+    const rows = await this.all<{ m: number | null }>(
+      this.qb.selectFrom('jobs').select((eb) => eb.fn.max<number>('seq').as('m')),
+    );
+    return Number(rows[0]?.m ?? 0);
+  }
+
+  async updateJob(update: JobUpdate): Promise<boolean> {
+    const keys = (Object.keys(update.set) as (keyof JobPatch)[]).filter((k) => update.set[k] !== undefined).sort();
+    const signature = keys.join(',') + '|' + update.from.join(',');
+    let q = this.updateCache.get(signature);
+    if (!q) {
+      const set: Record<string, unknown> = {};
+      for (const k of keys) set[PATCH_COLUMNS[k]] = param(k);
+      let b = this.qb.updateTable('jobs').set(set).where('id', '=', param('jobId'));
+      b = update.from.length === 1 ? b.where('status', '=', param('from0')) : b.where('status', 'in', update.from.map((_, i) => param('from' + i)));
+      q = prepare(b.compile());
+      this.updateCache.set(signature, q);
+    }
+    const values: Record<string, unknown> = { jobId: update.jobId };
+    for (const k of keys) values[k] = patchValue(k, update.set[k]);
+    update.from.forEach((s, i) => (values['from' + i] = s));
+    return (await this.runner.run(q.bind(values))) > 0;
+  }
+
+  async insertAttempt(attempt: Attempt): Promise<void> {
+    await this.run(this.qb.insertInto('attempts').values(attemptToRow(attempt)));
+  }
+
+  async updateAttempt(jobId: string, attempt: number, patch: AttemptPatch): Promise<void> {
+    const keys = (Object.keys(patch) as (keyof AttemptPatch)[]).filter((k) => patch[k] !== undefined).sort();
+    if (keys.length === 0) return;
+    const signature = 'attempt:' + keys.join(',');
+    let q = this.updateCache.get(signature);
+    if (!q) {
+      const set: Record<string, unknown> = {};
+      for (const k of keys) set[ATTEMPT_PATCH_COLUMNS[k]] = param(k);
+      q = prepare(
+        this.qb.updateTable('attempts').set(set).where('job_id', '=', param('jobId')).where('attempt', '=', param('attempt')).compile(),
+      );
+      this.updateCache.set(signature, q);
+    }
+    const values: Record<string, unknown> = { jobId, attempt };
+    for (const k of keys) values[k] = patch[k] ?? null;
+    await this.runner.run(q.bind(values));
+  }
+}
+
+class SqlStore extends SqlOps implements Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  private readonly cache: Map<string, PreparedQuery>;
+
+  constructor(db: SqlDatabase) {
+    const cache = new Map<string, PreparedQuery>();
+    super(db, db, cache);
+    this.cache = cache;
+    this.dialect = db.dialect;
+  }
+
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.db.transaction((runner) => fn(new SqlOps(this.db, runner, this.cache)));
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

@@ -1,0 +1,115 @@
+// The one interface the rest of OpenBatch persists through. SQLite and PostgreSQL both sit
+// behind it (see sql-store.ts and db.ts); the shared store test suite runs against both.
+
+import type { RunnableJob } from '../core/scheduler.js';
+import type {
+  Attempt,
+  ComputeEnvironment,
+  Job,
+  JobDefinition,
+  JobQueue,
+  JobStatus,
+  Resources,
+  Tags,
+} from '../core/types.js';
+
+/** The mutable part of a job row. `null` clears an optional field. */
+export interface JobPatch {
+  status?: JobStatus;
+  statusReason?: string | null;
+  startedAt?: number | null;
+  stoppedAt?: number | null;
+  attemptCount?: number;
+  computeEnvironment?: string | null;
+  isCancelled?: boolean;
+  isTerminated?: boolean;
+  stopRequestedReason?: string | null;
+}
+
+/** A conditional update: applied only while the job is in one of `from` (optimistic, fenced). */
+export interface JobUpdate {
+  jobId: string;
+  from: readonly JobStatus[];
+  set: JobPatch;
+}
+
+export interface AttemptPatch {
+  status?: Attempt['status'];
+  startedAt?: number;
+  stoppedAt?: number;
+  exitCode?: number | null;
+  reason?: string | null;
+  statusReason?: string | null;
+}
+
+export interface JobListQuery {
+  /** Exactly one of jobQueue / arrayParentId scopes the listing. */
+  jobQueue?: string;
+  arrayParentId?: string;
+  /** Undefined means every status. */
+  statuses?: readonly JobStatus[];
+  /** Case-insensitive; a trailing `*` makes it a prefix match. */
+  jobName?: string;
+  /** Job definition ARN prefix (`arn:...:job-definition/name:` matches every revision). */
+  jobDefinitionArnPrefix?: string;
+  createdBefore?: number;
+  createdAfter?: number;
+  /** `asc`: oldest first (by submission order); `desc`: newest first. */
+  order: 'asc' | 'desc';
+  /** Continue after this seq (exclusive), in the listing's order. */
+  afterSeq?: number;
+  limit: number;
+}
+
+export interface StoreReader {
+  loadComputeEnvironments(): Promise<ComputeEnvironment[]>;
+  loadJobQueues(): Promise<JobQueue[]>;
+  loadJobDefinitions(): Promise<JobDefinition[]>;
+  getTags(resourceArn: string): Promise<Tags>;
+  getTagsMany(resourceArns: readonly string[]): Promise<Map<string, Tags>>;
+
+  getJobs(jobIds: readonly string[]): Promise<Job[]>;
+  getJob(jobId: string): Promise<Job | undefined>;
+  /** Attempts of these jobs, ordered by job and attempt number. */
+  getAttempts(jobIds: readonly string[]): Promise<Attempt[]>;
+  getAttempt(jobId: string, attempt: number): Promise<Attempt | undefined>;
+  listJobs(query: JobListQuery): Promise<Job[]>;
+  /** The first `limit` RUNNABLE jobs of a queue in FIFO order. */
+  runnableHeads(jobQueue: string, limit: number): Promise<RunnableJob[]>;
+  /** Jobs in these statuses, by seq, for recovery at start; page with afterSeq. */
+  jobsByStatus(statuses: readonly JobStatus[], afterSeq: number, limit: number): Promise<Job[]>;
+  /** Resources held by STARTING and RUNNING jobs, per compute environment name. */
+  activeUsage(): Promise<Map<string, Resources>>;
+  /** How many jobs of the queue are in these statuses (any, if undefined). */
+  countJobs(jobQueue: string, statuses?: readonly JobStatus[]): Promise<number>;
+  maxSeq(): Promise<number>;
+}
+
+export interface StoreWriter {
+  insertComputeEnvironment(ce: ComputeEnvironment): Promise<void>;
+  updateComputeEnvironment(ce: ComputeEnvironment): Promise<void>;
+  deleteComputeEnvironment(name: string): Promise<void>;
+  insertJobQueue(q: JobQueue): Promise<void>;
+  updateJobQueue(q: JobQueue): Promise<void>;
+  deleteJobQueue(name: string): Promise<void>;
+  insertJobDefinition(def: JobDefinition): Promise<void>;
+  updateJobDefinition(def: JobDefinition): Promise<void>;
+  putTags(resourceArn: string, tags: Tags): Promise<void>;
+  deleteTags(resourceArn: string, keys: readonly string[]): Promise<void>;
+  deleteAllTags(resourceArn: string): Promise<void>;
+
+  insertJobs(jobs: readonly Job[]): Promise<void>;
+  /** Applies a conditional update; resolves to whether the job was in a `from` state. */
+  updateJob(update: JobUpdate): Promise<boolean>;
+  insertAttempt(attempt: Attempt): Promise<void>;
+  updateAttempt(jobId: string, attempt: number, patch: AttemptPatch): Promise<void>;
+}
+
+export interface StoreTx extends StoreReader, StoreWriter {}
+
+export interface Store extends StoreReader {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** One transaction; writes are serialised, so reads inside see a stable state. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
