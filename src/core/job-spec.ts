@@ -121,6 +121,9 @@ export function resolveJobSpec(def: JobDefinition, submit: SubmitOverrides): Job
   const environment = mergeEnvironment(container.environment);
   container.environment = environment;
   const resources = containerResources(container);
+  // Report the size the job runs with, as AWS reports vcpus/memory in the job's container.
+  if (!container.resourceRequirements?.some((r) => r.type === 'VCPU') && container.vcpus === undefined) container.vcpus = resources.vcpus;
+  if (!container.resourceRequirements?.some((r) => r.type === 'MEMORY') && container.memory === undefined) container.memory = resources.memory;
   if (!(resources.vcpus > 0)) throw clientError('The job must ask for more than 0 vCPUs (resourceRequirements VCPU or vcpus)');
   if (!(resources.memory >= 4)) throw clientError('The job must ask for at least 4 MiB of memory (resourceRequirements MEMORY or memory)');
 

@@ -57,8 +57,9 @@ export type AttemptEventListener = (event: AttemptEvent) => void;
 
 /** What `adopt` found for an attempt that was STARTING or RUNNING when the server stopped. */
 export type AdoptOutcome =
-  /** Still running; its events will arrive as usual. */
-  | { key: string; outcome: 'running' }
+  /** Still running; its events will arrive as usual (no second `running` event: `startedAt`, when
+   *  the executor knows it, is when the command started, for an attempt the store still has STARTING). */
+  | { key: string; outcome: 'running'; startedAt?: number }
   /** Finished while the server was down; the exit event will be emitted as for any attempt. */
   | { key: string; outcome: 'exited' }
   /** The executor never started it: safe to start it again (same attempt). */
@@ -78,6 +79,10 @@ export interface Executor {
   adopt(specs: AttemptSpec[]): Promise<AdoptOutcome[]>;
   /** Stop watching (the attempts themselves keep running: they survive the server). */
   close(): Promise<void>;
+  /** Optional: the server has durably recorded this attempt's exit, so the executor may now drop
+   *  what it kept to report that exit across a crash (state and scratch files). Until then `adopt`
+   *  can still find the exit. A no-op for an attempt that has not exited yet. */
+  release?(key: string): void;
 }
 
 /** A file-name-safe key for an attempt. Job ids contain ':' (array children) and '#' (nodes). */

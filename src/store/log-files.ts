@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 
-export const DEFAULT_LOG_GROUP = '/aws/batch/job';
+export { DEFAULT_LOG_GROUP } from '../core/log-location.js';
 
 export function logFilePath(dataDir: string, logGroupName: string, logStreamName: string): string {
   return path.join(dataDir, 'logs', encodeURIComponent(logGroupName), encodeURIComponent(logStreamName));

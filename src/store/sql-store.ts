@@ -387,6 +387,7 @@ class SqlOps implements StoreTx {
       const prefix = q.jobDefinitionArnPrefix.replace(/[\\%_]/g, (c) => '\\' + c);
       query = query.where(sql<boolean>`job_definition like ${prefix + '%'} escape '\\'`);
     }
+    if (q.jobDefinitionArn !== undefined) query = query.where('job_definition', '=', q.jobDefinitionArn);
     if (q.createdBefore !== undefined) query = query.where('created_at', '<', q.createdBefore);
     if (q.createdAfter !== undefined) query = query.where('created_at', '>', q.createdAfter);
     if (q.afterSeq !== undefined) query = query.where('seq', q.order === 'asc' ? '>' : '<', q.afterSeq);

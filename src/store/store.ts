@@ -13,34 +13,8 @@ import type {
   Tags,
 } from '../core/types.js';
 
-/** The mutable part of a job row. `null` clears an optional field. */
-export interface JobPatch {
-  status?: JobStatus;
-  statusReason?: string | null;
-  startedAt?: number | null;
-  stoppedAt?: number | null;
-  attemptCount?: number;
-  computeEnvironment?: string | null;
-  isCancelled?: boolean;
-  isTerminated?: boolean;
-  stopRequestedReason?: string | null;
-}
-
-/** A conditional update: applied only while the job is in one of `from` (optimistic, fenced). */
-export interface JobUpdate {
-  jobId: string;
-  from: readonly JobStatus[];
-  set: JobPatch;
-}
-
-export interface AttemptPatch {
-  status?: Attempt['status'];
-  startedAt?: number;
-  stoppedAt?: number;
-  exitCode?: number | null;
-  reason?: string | null;
-  statusReason?: string | null;
-}
+export type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
+import type { AttemptPatch, JobUpdate } from '../core/transitions.js';
 
 export interface JobListQuery {
   /** Exactly one of jobQueue / arrayParentId scopes the listing. */
@@ -52,6 +26,8 @@ export interface JobListQuery {
   jobName?: string;
   /** Job definition ARN prefix (`arn:...:job-definition/name:` matches every revision). */
   jobDefinitionArnPrefix?: string;
+  /** Exactly this job definition revision. */
+  jobDefinitionArn?: string;
   createdBefore?: number;
   createdAfter?: number;
   /** `asc`: oldest first (by submission order); `desc`: newest first. */

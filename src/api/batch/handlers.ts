@@ -1,0 +1,96 @@
+// Batch operation name → service call → response shape. Inputs arrive validated (validate.ts).
+
+import type { Arns } from '../../core/arn.js';
+import { clientError } from '../../core/errors.js';
+import type { BatchService } from '../../service/index.js';
+import type { CreateComputeEnvironmentInput, UpdateComputeEnvironmentInput } from '../../service/compute-environments.js';
+import type { RegisterJobDefinitionInput } from '../../service/job-definitions.js';
+import type { CreateJobQueueInput, UpdateJobQueueInput } from '../../service/job-queues.js';
+import type { ListJobsInput, SubmitJobInput } from '../../service/jobs.js';
+import {
+  presentComputeEnvironment,
+  presentJobDefinition,
+  presentJobDetail,
+  presentJobQueue,
+  presentJobSummary,
+} from './present.js';
+
+// Inputs are validated against the model before a handler runs; handlers take them as such.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Input = any;
+export type Handler = (input: Input) => Promise<unknown>;
+
+function notYet(what: string): Handler {
+  return async () => {
+    throw clientError(`${what} is not supported by this OpenBatch version yet`);
+  };
+}
+
+export function batchHandlers(service: BatchService, arns: Arns): Record<string, Handler> {
+  const { computeEnvironments, jobQueues, jobDefinitions, jobs, tags, ctx } = service;
+  const ceUuid = (name: string) => ctx.registry.computeEnvironments.get(name)?.uuid ?? '00000000-0000-0000-0000-000000000000';
+
+  return {
+    // ----- compute environments
+    CreateComputeEnvironment: (i: CreateComputeEnvironmentInput) => computeEnvironments.create(i),
+    DescribeComputeEnvironments: async (i) => {
+      const { page, nextToken } = computeEnvironments.describe(i);
+      return { computeEnvironments: page.map((ce) => presentComputeEnvironment(ce, arns)), ...(nextToken ? { nextToken } : {}) };
+    },
+    UpdateComputeEnvironment: (i: UpdateComputeEnvironmentInput) => computeEnvironments.update(i),
+    DeleteComputeEnvironment: (i) => computeEnvironments.delete(i),
+
+    // ----- job queues
+    CreateJobQueue: (i: CreateJobQueueInput) => jobQueues.create(i),
+    DescribeJobQueues: async (i) => {
+      const { page, nextToken } = jobQueues.describe(i);
+      return { jobQueues: page.map(presentJobQueue), ...(nextToken ? { nextToken } : {}) };
+    },
+    UpdateJobQueue: (i: UpdateJobQueueInput) => jobQueues.update(i),
+    DeleteJobQueue: (i) => jobQueues.delete(i),
+    GetJobQueueSnapshot: async (i) => {
+      const q = jobQueues.get(i.jobQueue);
+      const heads = await ctx.store.runnableHeads(q.jobQueueName, 100);
+      const created = new Map((await ctx.store.getJobs(heads.map((h) => h.jobId))).map((j) => [j.jobId, j.createdAt]));
+      return {
+        frontOfQueue: {
+          jobs: heads.map((h) => ({ jobArn: arns.job(h.jobId), earliestTimeAtPosition: created.get(h.jobId) ?? ctx.now() })),
+          lastUpdatedAt: ctx.now(),
+        },
+      };
+    },
+
+    // ----- job definitions
+    RegisterJobDefinition: (i: RegisterJobDefinitionInput) => jobDefinitions.register(i),
+    DescribeJobDefinitions: async (i) => {
+      const { page, nextToken } = jobDefinitions.describe(i);
+      return { jobDefinitions: page.map(presentJobDefinition), ...(nextToken ? { nextToken } : {}) };
+    },
+    DeregisterJobDefinition: (i) => jobDefinitions.deregister(i),
+
+    // ----- jobs
+    SubmitJob: (i: SubmitJobInput) => jobs.submit(i),
+    DescribeJobs: async (i) => ({ jobs: (await jobs.describe(i)).map((v) => presentJobDetail(v, arns, ceUuid)) }),
+    ListJobs: async (i: ListJobsInput) => {
+      const { jobs: page, nextToken } = await jobs.list(i);
+      const attempts = page.length ? await ctx.store.getAttempts(page.map((j) => j.jobId)) : [];
+      const last = new Map<string, { exitCode?: number; reason?: string }>();
+      for (const a of attempts) if (a.status === 'STOPPED') last.set(a.jobId, { exitCode: a.exitCode, reason: a.reason });
+      return { jobSummaryList: page.map((j) => presentJobSummary(j, arns, last.get(j.jobId))), ...(nextToken ? { nextToken } : {}) };
+    },
+    CancelJob: (i) => jobs.cancel(i),
+    TerminateJob: (i) => jobs.terminate(i),
+
+    // ----- tags
+    TagResource: (i) => tags.tag(i),
+    UntagResource: (i) => tags.untag(i),
+    ListTagsForResource: (i) => tags.list(i),
+
+    // ----- scheduling policies (fair share): none can exist yet
+    CreateSchedulingPolicy: notYet('CreateSchedulingPolicy (fair-share scheduling)'),
+    UpdateSchedulingPolicy: notYet('UpdateSchedulingPolicy (fair-share scheduling)'),
+    DeleteSchedulingPolicy: notYet('DeleteSchedulingPolicy (fair-share scheduling)'),
+    DescribeSchedulingPolicies: async () => ({ schedulingPolicies: [] }),
+    ListSchedulingPolicies: async () => ({ schedulingPolicies: [] }),
+  };
+}

@@ -1,0 +1,156 @@
+// The HTTP server: AWS Batch rest-json at /v1/*, plus OpenBatch's own small API (/health,
+// /openbatch/v1/...). Built separately from listen() so tests can use inject().
+
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import Fastify, {
+  LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Arns } from '../core/arn.js';
+import { BatchError, clientError, isBatchError } from '../core/errors.js';
+import type { BatchService } from '../service/index.js';
+import { logFilePath } from '../store/log-files.js';
+import { batchHandlers } from './batch/handlers.js';
+import { operationForPath, routeForPath, TAGS_PATH_PREFIX } from './batch/operations.js';
+import { MAX_JOB_DEFINITION_BYTES, MAX_SUBMIT_JOB_BYTES, validateInput } from './batch/validate.js';
+import { logLocation } from '../core/log-location.js';
+
+export interface AppDeps {
+  service: BatchService;
+  arns: Arns;
+  dataDir: string;
+  log: FastifyBaseLogger;
+}
+
+/** Any request body larger than this is refused before parsing; per-operation limits are smaller. */
+const BODY_LIMIT = 1024 * 1024;
+
+const BODY_LIMITS: Record<string, number> = {
+  SubmitJob: MAX_SUBMIT_JOB_BYTES,
+  RegisterJobDefinition: MAX_JOB_DEFINITION_BYTES,
+};
+
+function sendError(reply: FastifyReply, e: BatchError | { code: string; httpStatus: number; message: string }): FastifyReply {
+  return reply
+    .code(e.httpStatus)
+    .header('x-amzn-ErrorType', e.code)
+    .header('content-type', 'application/json')
+    .send(JSON.stringify({ __type: e.code, message: e.message }));
+}
+
+function parseBody(body: unknown): Record<string, unknown> {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+  if (buf.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(buf.toString('utf8'));
+  } catch (e) {
+    throw clientError(`The request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw clientError('The request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    // Per-request log lines cost more than the requests themselves at thousands per second.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+  });
+  const handlers = batchHandlers(deps.service, deps.arns);
+
+  // AWS clients send rest-json bodies with various content types (or none): take raw bytes.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('x-amzn-RequestId', randomUUID());
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (isBatchError(error)) return sendError(reply, error);
+    const e = error as { statusCode?: number; code?: string; message?: string };
+    if (e.statusCode === 413 || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(reply, clientError(`The request body is larger than ${BODY_LIMIT} bytes`));
+    }
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return sendError(reply, clientError(e.message ?? 'Bad request'));
+    }
+    request.log.error({ err: error }, 'internal error');
+    const requestId = reply.getHeader('x-amzn-RequestId');
+    return sendError(reply, new BatchError('ServerException', `Internal server error (request ${String(requestId)}); this is a bug in OpenBatch, please report it`));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendError(reply, { code: 'UnknownOperationException', httpStatus: 404, message: `No operation at ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  // ----- AWS Batch
+
+  const batch = async (request: FastifyRequest, reply: FastifyReply) => {
+    const url = new URL(request.raw.url ?? '/', 'http://localhost');
+    const pathname = url.pathname;
+    let operation: string | undefined;
+    let input: Record<string, unknown>;
+    if (pathname.startsWith(TAGS_PATH_PREFIX)) {
+      operation = { GET: 'ListTagsForResource', POST: 'TagResource', DELETE: 'UntagResource' }[request.method];
+      if (!operation) return sendError(reply, { code: 'MethodNotAllowedException', httpStatus: 405, message: `${request.method} is not allowed on ${pathname}` });
+      input = request.method === 'POST' ? parseBody(request.body) : {};
+      let resourceArn: string;
+      try {
+        // Both the percent-encoded form (what the SDKs send) and a raw, split ARN are accepted.
+        resourceArn = decodeURIComponent(pathname.slice(TAGS_PATH_PREFIX.length));
+      } catch {
+        throw clientError('resourceArn: the ARN in the path is not validly percent-encoded');
+      }
+      input.resourceArn = resourceArn;
+      if (operation === 'UntagResource') input.tagKeys = url.searchParams.getAll('tagKeys');
+    } else {
+      operation = operationForPath(request.method, pathname);
+      if (!operation) {
+        if (routeForPath(pathname)) {
+          return sendError(reply, { code: 'MethodNotAllowedException', httpStatus: 405, message: `${request.method} is not allowed on ${pathname}` });
+        }
+        return sendError(reply, { code: 'UnknownOperationException', httpStatus: 404, message: `No operation at ${request.method} ${pathname}` });
+      }
+      const limit = BODY_LIMITS[operation];
+      if (limit !== undefined && Buffer.isBuffer(request.body) && request.body.length > limit) {
+        throw clientError(`The ${operation} request is ${request.body.length} bytes; AWS Batch allows at most ${limit} bytes`);
+      }
+      input = parseBody(request.body);
+    }
+    validateInput(operation, input);
+    const handler = handlers[operation];
+    if (!handler) throw clientError(`${operation} is not supported by this OpenBatch version yet`);
+    const out = await handler(input);
+    return reply.header('content-type', 'application/json').send(JSON.stringify(out ?? {}));
+  };
+  app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/v1/*', handler: batch });
+
+  // ----- OpenBatch's own API
+
+  /** The output of a job's attempt (the latest one unless ?attempt=N), as plain text. */
+  app.get('/openbatch/v1/jobs/:jobId/logs', async (request, reply) => {
+    const { jobId } = request.params as { jobId: string };
+    const { attempt } = request.query as { attempt?: string };
+    const [view] = await deps.service.jobs.describe({ jobs: [jobId] });
+    if (!view) return sendError(reply, { code: 'ResourceNotFoundException', httpStatus: 404, message: `Job ${jobId} does not exist` });
+    const n = attempt !== undefined ? Number(attempt) : view.job.attemptCount;
+    const a = view.attempts.find((x) => x.attempt === n);
+    if (!a) {
+      if (attempt !== undefined) return sendError(reply, { code: 'ResourceNotFoundException', httpStatus: 404, message: `Job ${jobId} has no attempt ${attempt}` });
+      return reply.header('content-type', 'text/plain; charset=utf-8').send('');
+    }
+    const { logGroupName } = logLocation(view.job, a.taskId);
+    const file = logFilePath(deps.dataDir, logGroupName, a.logStreamName);
+    reply.header('x-openbatch-log-group', logGroupName).header('x-openbatch-log-stream', a.logStreamName);
+    if (!fs.existsSync(file)) return reply.header('content-type', 'text/plain; charset=utf-8').send('');
+    return reply.header('content-type', 'text/plain; charset=utf-8').send(fs.createReadStream(file));
+  });
+
+  return app;
+}

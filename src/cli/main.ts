@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// The `openbatch` command: `serve` starts the server; the other commands talk to a running
+// server over HTTP (the default endpoint is the local one).
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_CONFIG, startServer } from '../server/server.js';
+
+const DEFAULT_ENDPOINT = `http://127.0.0.1:${DEFAULT_CONFIG.port}`;
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+/** Where the CLI finds the server: --endpoint-url, then AWS_ENDPOINT_URL_BATCH / AWS_ENDPOINT_URL, then local. */
+function endpoint(opt: string | undefined): string {
+  return (opt ?? process.env.AWS_ENDPOINT_URL_BATCH ?? process.env.AWS_ENDPOINT_URL ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
+}
+
+function fail(message: string): never {
+  process.stderr.write(`openbatch: ${message}\n`);
+  process.exit(1);
+}
+
+const program = new Command();
+program
+  .name('openbatch')
+  .description('A self-hosted AWS Batch. Drive it with the AWS CLI and SDKs using --endpoint-url.')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('start the server (embedded SQLite and local processes unless configured otherwise)')
+  .addOption(new Option('--host <host>', 'address to bind').env('OPENBATCH_HOST').default(DEFAULT_CONFIG.host))
+  .addOption(new Option('--port <port>', 'port to listen on').env('OPENBATCH_PORT').default(DEFAULT_CONFIG.port).argParser(port))
+  .addOption(new Option('--data-dir <dir>', 'where the database, logs and attempt state live').env('OPENBATCH_DATA_DIR').default(DEFAULT_CONFIG.dataDir))
+  .addOption(new Option('--database-url <url>', 'use PostgreSQL (postgres://...) instead of the embedded SQLite').env('OPENBATCH_DATABASE_URL'))
+  .addOption(new Option('--region <region>', 'region used in ARNs').env('OPENBATCH_REGION').default(DEFAULT_CONFIG.region))
+  .addOption(new Option('--account-id <id>', 'account id used in ARNs').env('OPENBATCH_ACCOUNT_ID').default(DEFAULT_CONFIG.accountId))
+  .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace').env('OPENBATCH_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel))
+  .addOption(new Option('--no-defaults', 'do not create the default compute environment and job queue on first start'))
+  .action(async (opts) => {
+    if (!/^\d{12}$/.test(opts.accountId)) fail('--account-id must be 12 digits');
+    if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) fail('--database-url must start with postgres://');
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer({
+        host: opts.host,
+        port: opts.port,
+        dataDir: opts.dataDir,
+        databaseUrl: opts.databaseUrl,
+        region: opts.region,
+        accountId: opts.accountId,
+        logLevel: opts.logLevel,
+        createDefaults: opts.defaults,
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EADDRINUSE') fail(`port ${opts.port} on ${opts.host} is already in use (is another OpenBatch running? try --port)`);
+      fail(err.message);
+    }
+    const shutdown = (signal: string) => {
+      server.app.log.info(`${signal}: shutting down (running jobs keep running and are adopted on the next start)`);
+      void server.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+program
+  .command('logs')
+  .description("print a job's output (its latest attempt unless --attempt)")
+  .argument('<jobId>', 'job id (or job ARN)')
+  .option('--endpoint-url <url>', `server to ask (default: AWS_ENDPOINT_URL_BATCH, AWS_ENDPOINT_URL, or ${DEFAULT_ENDPOINT})`)
+  .option('--attempt <n>', 'attempt number, from 1', positiveInt)
+  .action(async (jobRef: string, opts: { endpointUrl?: string; attempt?: number }) => {
+    const base = endpoint(opts.endpointUrl);
+    const jobId = jobRef.replace(/^arn:[^:]+:batch:[^:]*:\d*:job\//, '');
+    const query = opts.attempt !== undefined ? `?attempt=${opts.attempt}` : '';
+    let res: Response;
+    try {
+      res = await fetch(`${base}/openbatch/v1/jobs/${encodeURIComponent(jobId)}/logs${query}`);
+    } catch (e) {
+      fail(`cannot reach OpenBatch at ${base}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message} (is it running? start it with: npm start)`);
+    }
+    if (!res.ok) {
+      let message = `${res.status} ${res.statusText}`;
+      try {
+        message = ((await res.json()) as { message?: string }).message ?? message;
+      } catch {
+        // keep the status line
+      }
+      fail(message);
+    }
+    const body = res.body;
+    if (body) for await (const chunk of body) process.stdout.write(chunk);
+  });
+
+program.parseAsync(process.argv).catch((e: Error) => fail(e.message));

@@ -1,0 +1,138 @@
+// What the local executor learns from /proc (Linux): whether a supervisor still runs, and which
+// processes belong to an attempt (they carry OPENBATCH_ATTEMPT_KEY in their environment). Only
+// used off the hot path: at adopt, for lost attempts, and by the adopted-attempt safety net.
+
+import fs from 'node:fs';
+import { ATTEMPT_KEY_VAR, SUPERVISOR_ARG0, isSafePid } from './supervisor.js';
+
+function readProc(pid: number, file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/${file}`);
+  } catch {
+    return undefined;
+  }
+}
+
+function splitNul(buf: Buffer): string[] {
+  const s = buf.toString('utf8');
+  return (s.endsWith('\0') ? s.slice(0, -1) : s).split('\0');
+}
+
+/** Alive and not a zombie. */
+function statFields(pid: number): { state: string; pgrp: number; session: number } | undefined {
+  const buf = readProc(pid, 'stat');
+  if (!buf) return undefined;
+  const s = buf.toString('latin1');
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0], pgrp: Number(rest[2]), session: Number(rest[3]) };
+}
+
+function supervisorStateDir(pid: number): string | undefined {
+  const buf = readProc(pid, 'cmdline');
+  if (!buf || buf.length === 0) return undefined; // gone, or a zombie
+  const args = splitNul(buf);
+  return args[1] === '-c' && args[3] === SUPERVISOR_ARG0 ? args[4] : undefined;
+}
+
+/** Is `pid` the (live) supervisor of the attempt with this state directory? */
+export function isSupervisorOf(pid: number, stateDir: string): boolean {
+  return isSafePid(pid) && supervisorStateDir(pid) === stateDir;
+}
+
+function numericPids(): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const n of names) {
+    const c = n.charCodeAt(0);
+    if (c >= 48 && c <= 57) pids.push(Number(n));
+  }
+  return pids;
+}
+
+/**
+ * Supervisors running for any of these state directories. Only a session leader counts: the
+ * supervisor's forked subshell has the same command line for the moment until it execs setsid.
+ */
+export function findSupervisors(stateDirs: ReadonlySet<string>): Map<string, number> {
+  const found = new Map<string, number>();
+  if (stateDirs.size === 0) return found;
+  for (const pid of numericPids()) {
+    if (pid === process.pid) continue;
+    const dir = supervisorStateDir(pid);
+    if (dir === undefined || !stateDirs.has(dir)) continue;
+    const st = statFields(pid);
+    if (st && st.state !== 'Z' && st.session === pid) found.set(dir, pid);
+  }
+  return found;
+}
+
+function attemptKeyOf(pid: number): string | undefined {
+  const buf = readProc(pid, 'environ');
+  if (!buf || buf.length === 0) return undefined;
+  const marker = Buffer.from(`${ATTEMPT_KEY_VAR}=`);
+  let at = buf.indexOf(marker);
+  while (at > 0 && buf[at - 1] !== 0) at = buf.indexOf(marker, at + 1);
+  if (at < 0) return undefined;
+  const start = at + marker.length;
+  const end = buf.indexOf(0, start);
+  return buf.toString('utf8', start, end < 0 ? buf.length : end);
+}
+
+/** Does this process carry the attempt's key (guards a recorded pid against reuse)? */
+export function hasAttemptKey(pid: number, key: string): boolean {
+  return isSafePid(pid) && attemptKeyOf(pid) === key;
+}
+
+/** Live processes (supervisors included) that carry one of these attempt keys. */
+export function findAttemptProcesses(keys: ReadonlySet<string>): Map<string, number[]> {
+  const found = new Map<string, number[]>();
+  if (keys.size === 0) return found;
+  for (const pid of numericPids()) {
+    if (pid === process.pid) continue;
+    const key = attemptKeyOf(pid);
+    if (key === undefined || !keys.has(key)) continue;
+    const list = found.get(key);
+    if (list) list.push(pid);
+    else found.set(key, [pid]);
+  }
+  return found;
+}
+
+/** SIGKILL a process group, falling back to the process itself. Errors (already gone) are ignored. */
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
+  if (!isSafePid(pid)) return;
+  try {
+    process.kill(-pid, signal);
+    return;
+  } catch {
+    // No such group (yet): the command has not called setsid, or is gone. Try the process.
+  }
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone
+  }
+}
+
+/**
+ * Make sure nothing of an attempt runs any more: the recorded command's group (when the pid still
+ * carries the key) and every process that carries the key. Used before reporting an attempt lost,
+ * so that it can never run concurrently with its retry.
+ */
+export function killAttemptProcesses(key: string, commandPid?: number, found?: number[]): void {
+  if (commandPid !== undefined && hasAttemptKey(commandPid, key)) killGroup(commandPid, 'SIGKILL');
+  const pids = found ?? findAttemptProcesses(new Set([key])).get(key) ?? [];
+  for (const pid of pids) {
+    if (!isSafePid(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}

@@ -1,0 +1,406 @@
+// The loops that move jobs: the scheduling cycle (SUBMITTED → RUNNABLE → STARTING, then
+// dispatch to executors) and the attempt-event flush (RUNNING, exits, retries). Both work in
+// batches, one store transaction each, and touch the executors only after their commit: a crash
+// between commit and dispatch loses nothing, because recovery (see recover()) finds the
+// STARTING attempt and the executor tells whether it ever started.
+//
+// No polling: a cycle runs when something signals it (a submit, an exit that freed capacity, a
+// change to a queue or compute environment) and repeats only while it makes progress.
+
+import os from 'node:os';
+import type { Arns } from '../core/arn.js';
+import { addResources, subtractResources } from '../core/capacity.js';
+import { plan as makePlan, type QueueSnapshot, type SchedulerSnapshot } from '../core/scheduler.js';
+import {
+  applyPatch,
+  evaluateSubmitted,
+  finishAttempt,
+  isRefusal,
+  moveToRunning,
+  moveToStarting,
+  type Outcome,
+} from '../core/transitions.js';
+import { ZERO_RESOURCES, type Attempt, type Job, type Resources } from '../core/types.js';
+import { attemptKey, type AttemptEvent, type AttemptSpec, type Executor } from '../executors/executor.js';
+import type { Registry } from '../service/registry.js';
+import type { ServiceHooks } from '../service/context.js';
+import { logLocation } from '../core/log-location.js';
+import type { Store, StoreTx } from '../store/store.js';
+
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+}
+
+export interface JobRuntimeDeps {
+  store: Store;
+  registry: Registry;
+  arns: Arns;
+  executors: Map<string, Executor>;
+  now: () => number;
+  newUuid: () => string;
+  log: Logger;
+}
+
+/** RUNNABLE jobs read per queue per cycle; a cycle that fills them all runs again. */
+const HEADS_PER_QUEUE = 256;
+/** Backoff after a failed cycle or flush (the store was unavailable, say). */
+const RETRY_DELAY_MS = 1000;
+
+export class JobRuntime implements ServiceHooks {
+  /** Resources held by STARTING/RUNNING jobs per compute environment; mirrors the store. */
+  private readonly usage = new Map<string, Resources>();
+  private submitted: string[] = [];
+  private events: AttemptEvent[] = [];
+  private cycleState: 'idle' | 'scheduled' | 'running' = 'idle';
+  private cycleAgain = false;
+  private flushState: 'idle' | 'scheduled' | 'running' = 'idle';
+  private closed = false;
+  private readonly host = os.hostname();
+  /** Last cycle's outcome, for "why is my job RUNNABLE" and metrics. */
+  lastCycle = { at: 0, placed: 0, durationMs: 0 };
+
+  constructor(private readonly deps: JobRuntimeDeps) {
+    for (const ex of deps.executors.values()) ex.onEvent((e) => this.onAttemptEvent(e));
+  }
+
+  usageOf(ce: string): Resources {
+    return this.usage.get(ce) ?? ZERO_RESOURCES;
+  }
+
+  // ----- ServiceHooks
+
+  jobsSubmitted(jobIds: readonly string[]): void {
+    for (const id of jobIds) this.submitted.push(id);
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.closed) return;
+    if (this.cycleState === 'running') {
+      this.cycleAgain = true;
+      return;
+    }
+    if (this.cycleState === 'scheduled') return;
+    this.cycleState = 'scheduled';
+    // setImmediate lets the submits of this turn join one cycle.
+    setImmediate(() => void this.runCycles());
+  }
+
+  stopAttempt(job: Job, attempt: number): void {
+    const ex = this.executorFor(job.computeEnvironment);
+    ex?.stop(attemptKey(job.jobId, attempt));
+  }
+
+  // ----- startup
+
+  /**
+   * Rebuilds in-memory state from the store and reconciles attempts that were STARTING or
+   * RUNNING when the server stopped. Adopt before anything is retried: an attempt that is still
+   * running must never get a second one beside it.
+   */
+  async recover(): Promise<{ submitted: number; adopted: number; restarted: number; lost: number }> {
+    const { store } = this.deps;
+    for (const [ce, r] of await store.activeUsage()) this.usage.set(ce, r);
+    let afterSeq = 0;
+    for (;;) {
+      const page = await store.jobsByStatus(['SUBMITTED'], afterSeq, 10_000);
+      for (const j of page) this.submitted.push(j.jobId);
+      if (page.length < 10_000) break;
+      afterSeq = page[page.length - 1].seq;
+    }
+    const counts = { submitted: this.submitted.length, adopted: 0, restarted: 0, lost: 0 };
+    afterSeq = 0;
+    for (;;) {
+      const page = await store.jobsByStatus(['STARTING', 'RUNNING'], afterSeq, 1000);
+      const byExecutor = new Map<Executor, { job: Job; spec: AttemptSpec }[]>();
+      for (const job of page) {
+        const attempt = await store.getAttempt(job.jobId, job.attemptCount);
+        const ex = this.executorFor(job.computeEnvironment);
+        if (!attempt || !ex) {
+          // Nothing to reattach to; report it lost so the retry strategy decides.
+          this.onAttemptEvent({ type: 'exited', key: attemptKey(job.jobId, job.attemptCount), jobId: job.jobId, attempt: job.attemptCount, at: this.deps.now(), lost: true, reason: 'CannotInspectContainerError: the attempt has no executor' });
+          counts.lost++;
+          continue;
+        }
+        const list = byExecutor.get(ex) ?? [];
+        list.push({ job, spec: this.attemptSpec(job, attempt) });
+        byExecutor.set(ex, list);
+      }
+      for (const [ex, items] of byExecutor) {
+        const outcomes = await ex.adopt(items.map((i) => i.spec));
+        const byKey = new Map(items.map((i) => [i.spec.key, i]));
+        for (const o of outcomes) {
+          const item = byKey.get(o.key);
+          if (!item) continue;
+          switch (o.outcome) {
+            case 'running':
+              counts.adopted++;
+              if (item.job.status === 'STARTING') {
+                this.onAttemptEvent({ type: 'running', key: o.key, jobId: item.job.jobId, attempt: item.spec.attempt, at: o.startedAt ?? this.deps.now() });
+              }
+              if (item.job.stopRequestedReason !== undefined) ex.stop(o.key);
+              break;
+            case 'not-started':
+              counts.restarted++;
+              if (item.job.stopRequestedReason !== undefined) {
+                // Terminated before it ever started: finish it without running it.
+                this.onAttemptEvent({ type: 'exited', key: o.key, jobId: item.job.jobId, attempt: item.spec.attempt, at: this.deps.now(), neverStarted: true });
+              } else {
+                ex.start(item.spec);
+              }
+              break;
+            case 'lost':
+              counts.lost++;
+              break;
+            case 'exited':
+              break;
+          }
+        }
+      }
+      if (page.length < 1000) break;
+      afterSeq = page[page.length - 1].seq;
+    }
+    this.schedule();
+    return counts;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    // Let an in-flight cycle or flush finish its transaction.
+    for (let i = 0; i < 200 && (this.cycleState === 'running' || this.flushState === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  // ----- the scheduling cycle
+
+  private async runCycles(): Promise<void> {
+    this.cycleState = 'running';
+    try {
+      let keepGoing = true;
+      while (keepGoing && !this.closed) {
+        this.cycleAgain = false;
+        keepGoing = (await this.cycle()) || this.cycleAgain;
+      }
+    } catch (e) {
+      this.deps.log.error({ err: e }, 'scheduling cycle failed; retrying');
+      setTimeout(() => this.schedule(), RETRY_DELAY_MS).unref();
+    } finally {
+      this.cycleState = 'idle';
+      if (this.cycleAgain && !this.closed) this.schedule();
+    }
+  }
+
+  /**
+   * One cycle, one transaction:
+   *   1. evaluate SUBMITTED jobs (→ RUNNABLE);
+   *   2. snapshot: each queue's RUNNABLE heads, each compute environment's capacity and usage;
+   *   3. plan (pure);
+   *   4. apply: placed jobs → STARTING with a new attempt; reasons of jobs left waiting;
+   * then, after the commit, 5. dispatch the placed attempts to their executors.
+   * Returns whether another cycle could place more.
+   */
+  private async cycle(): Promise<boolean> {
+    const { store, registry, now } = this.deps;
+    const started = Date.now();
+    const submitted = this.submitted;
+    this.submitted = [];
+    let dispatch: { ex: Executor; spec: AttemptSpec; ce: string; resources: Resources }[] = [];
+    let keepGoing = false;
+    try {
+      await store.transaction(async (tx) => {
+        dispatch = [];
+        // 1. SUBMITTED → RUNNABLE
+        if (submitted.length > 0) {
+          const t = now();
+          for (const job of await tx.getJobs(submitted)) await this.apply(tx, evaluateSubmitted(job, t));
+        }
+        // 2. snapshot
+        const queues: QueueSnapshot[] = [];
+        for (const q of registry.jobQueues.values()) {
+          const runnable = await tx.runnableHeads(q.jobQueueName, HEADS_PER_QUEUE);
+          if (runnable.length === 0) continue;
+          queues.push({
+            name: q.jobQueueName,
+            priority: q.priority,
+            state: q.state,
+            computeEnvironments: registry.queueComputeEnvironments(q).map((ce) => ce.computeEnvironmentName),
+            runnable,
+          });
+        }
+        if (queues.length === 0) return;
+        const snapshot: SchedulerSnapshot = {
+          now: now(),
+          queues,
+          computeEnvironments: [...registry.computeEnvironments.values()].map((ce) => ({
+            name: ce.computeEnvironmentName,
+            state: ce.state,
+            status: ce.status,
+            capacity: ce.capacity,
+            used: this.usageOf(ce.computeEnvironmentName),
+          })),
+        };
+        // 3. plan
+        const plan = makePlan(snapshot);
+        // 4. apply
+        const placedJobs = new Map((await tx.getJobs(plan.placements.map((p) => p.jobId))).map((j) => [j.jobId, j]));
+        const placedQueues = new Set<string>();
+        const t = now();
+        for (const p of plan.placements) {
+          const job = placedJobs.get(p.jobId);
+          const ce = registry.computeEnvironments.get(p.computeEnvironment);
+          const ex = this.executorFor(p.computeEnvironment);
+          if (!job || !ce || !ex) continue;
+          const taskId = this.deps.newUuid().replace(/-/g, '');
+          const { logStreamName } = logLocation(job, taskId);
+          const outcome = moveToStarting(job, { computeEnvironment: p.computeEnvironment, taskId, logStreamName }, t);
+          if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) continue;
+          placedQueues.add(p.jobQueue);
+          dispatch.push({ ex, spec: this.attemptSpec({ ...job, attemptCount: outcome.insertAttempt!.attempt }, outcome.insertAttempt!), ce: p.computeEnvironment, resources: p.resources });
+        }
+        // Reasons: only for queues that made no progress this cycle. While a queue is moving,
+        // its waiting jobs' reasons would be stale at once and rewriting them is wasted work.
+        for (const u of plan.unplaced) {
+          if (placedQueues.has(u.jobQueue) && u.reason.startsWith('CAPACITY:')) continue;
+          await tx.updateJob({ jobId: u.jobId, from: ['RUNNABLE'], set: { statusReason: u.reason } });
+        }
+        keepGoing = queues.some((q) => q.runnable.length === HEADS_PER_QUEUE && placedQueues.has(q.name));
+      });
+    } catch (e) {
+      this.submitted = submitted.concat(this.submitted);
+      throw e;
+    }
+    // 5. dispatch what was committed
+    for (const d of dispatch) {
+      this.usage.set(d.ce, addResources(this.usageOf(d.ce), d.resources));
+    }
+    for (const d of dispatch) d.ex.start(d.spec);
+    this.lastCycle = { at: Date.now(), placed: dispatch.length, durationMs: Date.now() - started };
+    return keepGoing;
+  }
+
+  /** Applies a transition in the transaction; false if it was refused or fenced out. */
+  private async apply(tx: StoreTx, outcome: Outcome): Promise<boolean> {
+    if (isRefusal(outcome)) return false;
+    if (!(await tx.updateJob(outcome.update))) return false;
+    if (outcome.insertAttempt) await tx.insertAttempt(outcome.insertAttempt);
+    if (outcome.patchAttempt) await tx.updateAttempt(outcome.update.jobId, outcome.patchAttempt.attempt, outcome.patchAttempt.patch);
+    return true;
+  }
+
+  // ----- attempt events
+
+  private onAttemptEvent(e: AttemptEvent): void {
+    this.events.push(e);
+    if (this.flushState === 'idle') {
+      this.flushState = 'scheduled';
+      setImmediate(() => void this.flushEvents());
+    }
+  }
+
+  /** Applies the attempt events received so far in one transaction, in arrival order. */
+  private async flushEvents(): Promise<void> {
+    this.flushState = 'running';
+    const { store } = this.deps;
+    try {
+      while (this.events.length > 0 && !this.closed) {
+        const events = this.events;
+        this.events = [];
+        const released: { ce: string; resources: Resources; ex?: Executor; key: string }[] = [];
+        try {
+          await store.transaction(async (tx) => {
+            released.length = 0;
+            const jobs = new Map((await tx.getJobs([...new Set(events.map((e) => e.jobId))])).map((j) => [j.jobId, j]));
+            for (const e of events) {
+              const job = jobs.get(e.jobId);
+              if (!job) continue;
+              const outcome =
+                e.type === 'running'
+                  ? moveToRunning(job, e.attempt, e.at)
+                  : finishAttempt(job, {
+                      attempt: e.attempt,
+                      at: e.at,
+                      exitCode: e.exitCode,
+                      reason: e.reason,
+                      neverStarted: e.neverStarted,
+                      lost: e.lost,
+                      host: this.host,
+                    });
+              if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) {
+                this.deps.log.debug({ event: e, status: job.status }, 'attempt event does not apply; ignored');
+                continue;
+              }
+              const next = applyPatch(job, outcome.update.set);
+              jobs.set(job.jobId, next);
+              if (e.type === 'exited' && job.computeEnvironment) {
+                released.push({
+                  ce: job.computeEnvironment,
+                  resources: job.spec.resources,
+                  ex: this.executorFor(job.computeEnvironment),
+                  key: e.key,
+                });
+              }
+            }
+          });
+        } catch (err) {
+          this.events = events.concat(this.events);
+          throw err;
+        }
+        for (const r of released) {
+          this.usage.set(r.ce, subtractResources(this.usageOf(r.ce), r.resources));
+          r.ex?.release?.(r.key);
+        }
+        if (released.length > 0) this.schedule();
+      }
+    } catch (e) {
+      this.deps.log.error({ err: e }, 'applying attempt events failed; retrying');
+      setTimeout(() => {
+        if (this.flushState === 'idle' && this.events.length > 0) {
+          this.flushState = 'scheduled';
+          void this.flushEvents();
+        }
+      }, RETRY_DELAY_MS).unref();
+    } finally {
+      this.flushState = 'idle';
+    }
+  }
+
+  // ----- helpers
+
+  private executorFor(ceName: string | undefined): Executor | undefined {
+    if (!ceName) return undefined;
+    const ce = this.deps.registry.computeEnvironments.get(ceName);
+    return this.deps.executors.get(ce?.executor ?? 'local');
+  }
+
+  /** What the executor needs for an attempt, AWS_BATCH_* environment included. */
+  attemptSpec(job: Job, attempt: Attempt): AttemptSpec {
+    const environment: Record<string, string> = {};
+    for (const kv of job.spec.environment) environment[kv.name] = kv.value;
+    environment.AWS_BATCH_JOB_ID = job.jobId;
+    environment.AWS_BATCH_JOB_ATTEMPT = String(attempt.attempt);
+    environment.AWS_BATCH_CE_NAME = attempt.computeEnvironment;
+    environment.AWS_BATCH_JQ_NAME = job.jobQueue;
+    const { logGroupName } = logLocation(job, attempt.taskId);
+    const spec: AttemptSpec = {
+      key: attemptKey(job.jobId, attempt.attempt),
+      jobId: job.jobId,
+      attempt: attempt.attempt,
+      jobName: job.jobName,
+      jobQueue: job.jobQueue,
+      computeEnvironment: attempt.computeEnvironment,
+      command: job.spec.command,
+      environment,
+      vcpus: job.spec.resources.vcpus,
+      memory: job.spec.resources.memory,
+      gpus: job.spec.resources.gpus,
+      logGroupName,
+      logStreamName: attempt.logStreamName,
+    };
+    if (job.spec.container.image !== undefined) spec.image = job.spec.container.image;
+    return spec;
+  }
+}

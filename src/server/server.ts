@@ -1,0 +1,157 @@
+// The composition root: wires the store, the registry, the executors, the job runtime, the
+// service and the HTTP API, and starts them in the order that keeps the invariants: recover
+// attempts before scheduling anything new, and listen only once all of that is done.
+
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { buildApp } from '../api/http.js';
+import { Arns } from '../core/arn.js';
+import type { HostResources } from '../core/capacity.js';
+import type { Executor } from '../executors/executor.js';
+import { LocalExecutor } from '../executors/local/local-executor.js';
+import { BatchService } from '../service/index.js';
+import { makeLock, type ServiceContext } from '../service/context.js';
+import { Registry } from '../service/registry.js';
+import { WriteBatcher } from '../service/write-batcher.js';
+import { openStore } from '../store/sql-store.js';
+import type { Store } from '../store/store.js';
+import { JobRuntime } from './job-runtime.js';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** postgres://... to use PostgreSQL; the embedded SQLite database in dataDir otherwise. */
+  databaseUrl?: string;
+  region: string;
+  accountId: string;
+  logLevel: string;
+  /** Create the `default` compute environment and job queue on a store that has none. */
+  createDefaults: boolean;
+  /** SIGTERM→SIGKILL grace for terminated attempts (AWS: 30 s). */
+  stopGraceMs?: number;
+  /** What this host offers; detected when absent. */
+  hostResources?: HostResources;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  host: '127.0.0.1',
+  port: 8733,
+  dataDir: './.openbatch',
+  region: 'us-east-1',
+  accountId: '000000000000',
+  logLevel: 'info',
+  createDefaults: true,
+};
+
+export function detectHostResources(): HostResources {
+  return {
+    cpus: os.availableParallelism(),
+    memory: Math.floor(os.totalmem() / (1024 * 1024)),
+    gpus: 0,
+  };
+}
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  service: BatchService;
+  runtime: JobRuntime;
+  close(): Promise<void>;
+}
+
+/** The embedded default: a compute environment sized to this host and a queue in front of it. */
+async function createDefaults(service: BatchService, host: HostResources): Promise<void> {
+  const { registry } = service.ctx;
+  if (registry.computeEnvironments.size > 0 || registry.jobQueues.size > 0) return;
+  await service.computeEnvironments.create({
+    computeEnvironmentName: 'default',
+    type: 'MANAGED',
+    state: 'ENABLED',
+    computeResources: { type: 'EC2', minvCpus: 0, maxvCpus: host.cpus, desiredvCpus: 0, instanceTypes: ['optimal'] },
+  });
+  await service.jobQueues.create({
+    jobQueueName: 'default',
+    state: 'ENABLED',
+    priority: 1,
+    computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'default' }],
+  });
+}
+
+export async function startServer(partial: Partial<ServerConfig> = {}): Promise<RunningServer> {
+  const config: ServerConfig = { ...DEFAULT_CONFIG, ...partial };
+  const dataDir = path.resolve(config.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const host = config.hostResources ?? detectHostResources();
+
+  const store = await openStore(
+    config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'sqlite', path: path.join(dataDir, 'openbatch.db') },
+  );
+  const arns = new Arns({ partition: 'aws', region: config.region, accountId: config.accountId });
+  const registry = new Registry(arns);
+  await registry.load(store);
+
+  const executors = new Map<string, Executor>([['local', new LocalExecutor({ dataDir, stopGraceMs: config.stopGraceMs })]]);
+  const log = pino({ level: config.logLevel, base: undefined });
+  const runtime = new JobRuntime({
+    store,
+    registry,
+    arns,
+    executors,
+    now: Date.now,
+    newUuid: randomUUID,
+    log,
+  });
+
+  let seq = await store.maxSeq();
+  const ctx: ServiceContext = {
+    store,
+    registry,
+    arns,
+    host,
+    now: Date.now,
+    newJobId: randomUUID,
+    newUuid: randomUUID,
+    nextSeq: () => ++seq,
+    writes: new WriteBatcher(store),
+    metadataLock: makeLock(),
+    hooks: runtime,
+  };
+  const service = new BatchService(ctx);
+  const app = buildApp({ service, arns, dataDir, log });
+
+  if (config.createDefaults) await createDefaults(service, host);
+  const recovered = await runtime.recover();
+  if (recovered.adopted || recovered.restarted || recovered.lost || recovered.submitted) {
+    log.info(recovered, 'recovered jobs from the previous run');
+  }
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info(`OpenBatch listening on ${url} (data: ${dataDir}, store: ${store.dialect})`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    app: app,
+    store,
+    service,
+    runtime,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await runtime.close();
+        for (const ex of executors.values()) await ex.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
