@@ -66,6 +66,11 @@ program
       if (err.code === 'EADDRINUSE') fail(`port ${opts.port} on ${opts.host} is already in use (is another OpenBatch running? try --port)`);
       fail(err.message);
     }
+    // Always printed, whatever the log level: tests and people both look for this line.
+    process.stdout.write(
+      `OpenBatch listening on ${server.url} (data: ${server.dataDir}, store: ${server.store.dialect})\n` +
+        `  try: aws batch describe-job-queues --endpoint-url ${server.url}\n`,
+    );
     const shutdown = (signal: string) => {
       server.app.log.info(`${signal}: shutting down (running jobs keep running and are adopted on the next start)`);
       void server.close().then(() => process.exit(0));

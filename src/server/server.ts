@@ -58,6 +58,7 @@ export function detectHostResources(): HostResources {
 
 export interface RunningServer {
   url: string;
+  dataDir: string;
   app: FastifyInstance;
   store: Store;
   service: BatchService;
@@ -135,12 +136,12 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  log.info(`OpenBatch listening on ${url} (data: ${dataDir}, store: ${store.dialect})`);
 
   let closing: Promise<void> | undefined;
   return {
     url,
-    app: app,
+    dataDir,
+    app,
     store,
     service,
     runtime,

@@ -37,6 +37,9 @@ export interface LocalExecutorOptions {
   adoptedCheckIntervalMs?: number;
 }
 
+/** What attemptKey() produces: usable as a single path component. */
+const SAFE_KEY = /^(?!\.\.?$)[A-Za-z0-9_.%-]+$/;
+
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const REASON_SUPERVISOR_KILLED = "CannotInspectContainerError: the attempt's supervisor was killed before recording an exit status";
@@ -119,6 +122,7 @@ export class LocalExecutor implements Executor {
   start(spec: AttemptSpec): void {
     if (this.closed) throw new Error('LocalExecutor: start() after close()');
     const { key } = spec;
+    if (!SAFE_KEY.test(key)) throw new Error(`LocalExecutor: attempt key ${JSON.stringify(key)} is not file-safe (use attemptKey())`);
     if (this.attempts.has(key)) throw new Error(`LocalExecutor: attempt ${key} is already running`);
     const stateDir = this.stateDir(key);
     const workDir = this.workDir(key);
@@ -227,7 +231,7 @@ export class LocalExecutor implements Executor {
 
   /** Called by the server once it durably recorded the attempt's exit: drop state and scratch. */
   release(key: string): void {
-    if (this.attempts.has(key)) return; // still running: its exit is not recorded anywhere yet
+    if (!SAFE_KEY.test(key) || this.attempts.has(key)) return; // still running: its exit is not recorded anywhere yet
     const ignore = (): void => {};
     fs.rm(this.stateDir(key), { recursive: true, force: true }, ignore);
     fs.rm(this.workDir(key), { recursive: true, force: true }, ignore);
@@ -240,6 +244,7 @@ export class LocalExecutor implements Executor {
 
     for (const spec of specs) {
       const { key } = spec;
+      if (!SAFE_KEY.test(key)) throw new Error(`LocalExecutor: attempt key ${JSON.stringify(key)} is not file-safe`);
       if (this.attempts.has(key)) {
         outcomes.push({ key, outcome: 'running' });
         continue;

@@ -1,0 +1,179 @@
+// Starts a real OpenBatch server (the built CLI, `node dist/cli/main.js serve`) on 127.0.0.1
+// with a fresh data dir, and gives tests its endpoint, a Batch SDK client, and ways to kill and
+// restart it. Run `npm run build` first (npm test does).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BatchClient, DescribeJobsCommand, type JobDetail, type JobStatus } from '@aws-sdk/client-batch';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+
+export interface ServerOptions {
+  dataDir?: string;
+  databaseUrl?: string;
+  env?: Record<string, string>;
+  args?: string[];
+}
+
+export class TestServer {
+  child?: ChildProcess;
+  endpoint = '';
+  output = '';
+  readonly dataDir: string;
+
+  constructor(private readonly opts: ServerOptions = {}) {
+    this.dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'openbatch-test-'));
+  }
+
+  /** Starts the server and resolves once /health answers. */
+  async start(port = 0): Promise<this> {
+    if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+    const args = [CLI, 'serve', '--port', String(port), '--data-dir', this.dataDir, ...(this.opts.args ?? [])];
+    if (this.opts.databaseUrl) args.push('--database-url', this.opts.databaseUrl);
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, OPENBATCH_LOG_LEVEL: 'warn', ...this.opts.env, OPENBATCH_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.output = '';
+    // The CLI prints "OpenBatch listening on <url>" whatever the log level.
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start within 30 s:\n${this.output}`)), 30_000);
+      const onData = (d: Buffer) => {
+        this.output += d.toString();
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(this.output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited (${code ?? signal}) before listening:\n${this.output}`));
+      });
+    });
+    this.endpoint = url;
+    const res = await fetch(`${url}/health`);
+    if (res.status !== 200) throw new Error(`/health answered ${res.status}`);
+    return this;
+  }
+
+  /** SIGKILL: the server gets no chance to clean up. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  client(): BatchClient {
+    return batchClient(this.endpoint);
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+export function batchClient(endpoint: string): BatchClient {
+  return new BatchClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+}
+
+/** Polls a condition until it holds or the deadline passes; the wait is on a state, not a time. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export async function describeJob(client: BatchClient, jobId: string): Promise<JobDetail | undefined> {
+  const out = await client.send(new DescribeJobsCommand({ jobs: [jobId] }));
+  return out.jobs?.[0];
+}
+
+/** Waits until the job is in one of `statuses` and returns it. */
+export async function waitForStatus(client: BatchClient, jobId: string, statuses: JobStatus[] | JobStatus, timeoutMs = 20_000): Promise<JobDetail> {
+  const want = Array.isArray(statuses) ? statuses : [statuses];
+  let seen: string | undefined;
+  try {
+    return await waitFor(
+      `job ${jobId} to reach ${want.join('/')}`,
+      async () => {
+        const j = await describeJob(client, jobId);
+        seen = j?.status;
+        return j && want.includes(j.status as JobStatus) ? j : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (last seen: ${seen})`);
+  }
+}
+
+/** Runs a command line tool and captures its result. */
+export function run(cmd: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** A fresh PostgreSQL database for one test file; undefined (with a loud skip reason) if none. */
+export async function freshPostgresDatabase(name: string): Promise<{ url: string; drop: () => Promise<void> } | { skip: string }> {
+  const admin = process.env.OPENBATCH_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: admin });
+  try {
+    await client.connect();
+  } catch (e) {
+    return { skip: `PostgreSQL is not reachable at ${admin} (${(e as Error).message}); install and start it (apt-get install postgresql; pg_ctlcluster --skip-systemctl-redirect 15 main start)` };
+  }
+  const db = `openbatch_test_${name}_${process.pid}_${Date.now()}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  await client.query(`CREATE DATABASE ${db}`);
+  await client.end();
+  const url = admin.replace(/\/[^/]*$/, `/${db}`);
+  return {
+    url,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
