@@ -48,6 +48,8 @@ export interface JobRuntimeDeps {
 const HEADS_PER_QUEUE = 256;
 /** Backoff after a failed cycle or flush (the store was unavailable, say). */
 const RETRY_DELAY_MS = 1000;
+/** How often one attempt event may fail to apply before it is dropped. */
+const MAX_EVENT_TRIES = 5;
 
 export class JobRuntime implements ServiceHooks {
   /** Resources held by STARTING/RUNNING jobs per compute environment; mirrors the store. */
@@ -301,71 +303,103 @@ export class JobRuntime implements ServiceHooks {
     }
   }
 
-  /** Applies the attempt events received so far in one transaction, in arrival order. */
+  /**
+   * Applies the attempt events received so far, in arrival order, one transaction per batch. If a
+   * batch fails, its events are tried one by one so that one bad event cannot hold up the rest; an
+   * event that keeps failing is dropped after a few tries (and logged) rather than wedge the loop.
+   */
   private async flushEvents(): Promise<void> {
     this.flushState = 'running';
-    const { store } = this.deps;
+    let retryLater = false;
     try {
       while (this.events.length > 0 && !this.closed) {
         const events = this.events;
         this.events = [];
-        const released: { ce: string; resources: Resources; ex?: Executor; key: string }[] = [];
         try {
-          await store.transaction(async (tx) => {
-            released.length = 0;
-            const jobs = new Map((await tx.getJobs([...new Set(events.map((e) => e.jobId))])).map((j) => [j.jobId, j]));
-            for (const e of events) {
-              const job = jobs.get(e.jobId);
-              if (!job) continue;
-              const outcome =
-                e.type === 'running'
-                  ? moveToRunning(job, e.attempt, e.at)
-                  : finishAttempt(job, {
-                      attempt: e.attempt,
-                      at: e.at,
-                      exitCode: e.exitCode,
-                      reason: e.reason,
-                      neverStarted: e.neverStarted,
-                      lost: e.lost,
-                      host: this.host,
-                    });
-              if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) {
-                this.deps.log.debug({ event: e, status: job.status }, 'attempt event does not apply; ignored');
-                continue;
-              }
-              const next = applyPatch(job, outcome.update.set);
-              jobs.set(job.jobId, next);
-              if (e.type === 'exited' && job.computeEnvironment) {
-                released.push({
-                  ce: job.computeEnvironment,
-                  resources: job.spec.resources,
-                  ex: this.executorFor(job.computeEnvironment),
-                  key: e.key,
-                });
-              }
-            }
-          });
+          await this.applyEvents(events);
         } catch (err) {
-          this.events = events.concat(this.events);
-          throw err;
+          if (events.length === 1) {
+            this.eventFailed(events[0], err);
+            retryLater = true;
+            continue;
+          }
+          for (const e of events) {
+            try {
+              await this.applyEvents([e]);
+            } catch (err1) {
+              this.eventFailed(e, err1);
+              retryLater = true;
+            }
+          }
         }
-        for (const r of released) {
-          this.usage.set(r.ce, subtractResources(this.usageOf(r.ce), r.resources));
-          r.ex?.release?.(r.key);
-        }
-        if (released.length > 0) this.schedule();
+        if (retryLater) break;
       }
-    } catch (e) {
-      this.deps.log.error({ err: e }, 'applying attempt events failed; retrying');
+    } finally {
+      this.flushState = 'idle';
+    }
+    if (retryLater && !this.closed) {
       setTimeout(() => {
         if (this.flushState === 'idle' && this.events.length > 0) {
           this.flushState = 'scheduled';
           void this.flushEvents();
         }
       }, RETRY_DELAY_MS).unref();
-    } finally {
-      this.flushState = 'idle';
     }
+  }
+
+  private readonly eventFailures = new Map<AttemptEvent, number>();
+
+  private eventFailed(e: AttemptEvent, err: unknown): void {
+    const n = (this.eventFailures.get(e) ?? 0) + 1;
+    if (n >= MAX_EVENT_TRIES) {
+      this.eventFailures.delete(e);
+      this.deps.log.error({ err, event: e }, `attempt event failed ${n} times; dropped (the job is reconciled on the next restart)`);
+      return;
+    }
+    this.eventFailures.set(e, n);
+    this.deps.log.error({ err, event: e }, 'applying an attempt event failed; will retry');
+    this.events.unshift(e);
+  }
+
+  /** One transaction for a batch of events; after the commit, releases capacity and signals a cycle. */
+  private async applyEvents(events: AttemptEvent[]): Promise<void> {
+    const released: { ce: string; resources: Resources; ex?: Executor; key: string }[] = [];
+    await this.deps.store.transaction(async (tx) => {
+      released.length = 0;
+      const jobs = new Map((await tx.getJobs([...new Set(events.map((e) => e.jobId))])).map((j) => [j.jobId, j]));
+      for (const e of events) {
+        const job = jobs.get(e.jobId);
+        if (!job) continue;
+        // Timestamps are whole epoch milliseconds (file times from executors are fractional).
+        const at = Math.round(e.at);
+        const outcome =
+          e.type === 'running'
+            ? moveToRunning(job, e.attempt, at)
+            : finishAttempt(job, {
+                attempt: e.attempt,
+                at,
+                exitCode: e.exitCode,
+                reason: e.reason,
+                neverStarted: e.neverStarted,
+                lost: e.lost,
+                host: this.host,
+              });
+        if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) {
+          this.deps.log.debug({ event: e, status: job.status }, 'attempt event does not apply; ignored');
+          continue;
+        }
+        jobs.set(job.jobId, applyPatch(job, outcome.update.set));
+        if (e.type === 'exited' && job.computeEnvironment) {
+          released.push({ ce: job.computeEnvironment, resources: job.spec.resources, ex: this.executorFor(job.computeEnvironment), key: e.key });
+        }
+      }
+    });
+    for (const e of events) this.eventFailures.delete(e);
+    for (const r of released) {
+      this.usage.set(r.ce, subtractResources(this.usageOf(r.ce), r.resources));
+      r.ex?.release?.(r.key);
+    }
+    if (released.length > 0) this.schedule();
   }
 
   // ----- helpers

@@ -15,10 +15,20 @@ import {
   SubmitJobCommand,
   type BatchClient,
 } from '@aws-sdk/client-batch';
-import { TestServer, describeJob, waitFor, waitForStatus } from '../helpers/server.js';
+import { TestServer, describeJob, freshPostgresDatabase, waitFor, waitForStatus, type ServerOptions } from '../helpers/server.js';
 
-describe('crash safety: SIGKILL the server while jobs run, restart it', () => {
-  const server = new TestServer();
+const pg = await freshPostgresDatabase('crash');
+if (!process.env.ONLY_PG) crashSuite('SQLite', () => ({}));
+if ('skip' in pg) {
+  process.stderr.write(`SKIPPING crash safety on PostgreSQL: ${pg.skip}\n`);
+  test('crash safety on PostgreSQL', { skip: pg.skip }, () => {});
+} else {
+  crashSuite('PostgreSQL', () => ({ databaseUrl: pg.url }), () => pg.drop());
+}
+
+function crashSuite(backend: string, options: () => ServerOptions, dispose?: () => Promise<void>): void {
+describe(`crash safety (${backend}): SIGKILL the server while jobs run, restart it`, () => {
+  const server = new TestServer(options());
   let client: BatchClient;
   const work = () => path.join(server.dataDir, 'test-work');
   const ledger = () => path.join(work(), 'ledger');
@@ -62,8 +72,10 @@ describe('crash safety: SIGKILL the server while jobs run, restart it', () => {
   });
 
   after(async () => {
+    if (process.env.SHOW_SERVER_OUTPUT) process.stderr.write(server.output);
     await server.kill();
     server.cleanup();
+    await dispose?.();
   });
 
   const submit = async (name: string, script: string, opts: { queue?: string; attempts?: number } = {}) => {
@@ -168,3 +180,4 @@ describe('crash safety: SIGKILL the server while jobs run, restart it', () => {
     assert.equal(starts.has(`${lostNoRetry} 2`), false);
   });
 });
+}

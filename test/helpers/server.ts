@@ -35,7 +35,7 @@ export class TestServer {
     const args = [CLI, 'serve', '--port', String(port), '--data-dir', this.dataDir, ...(this.opts.args ?? [])];
     if (this.opts.databaseUrl) args.push('--database-url', this.opts.databaseUrl);
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, OPENBATCH_LOG_LEVEL: 'warn', ...this.opts.env, OPENBATCH_HOST: '127.0.0.1' },
+      env: { ...process.env, OPENBATCH_LOG_LEVEL: process.env.TEST_SERVER_LOG_LEVEL ?? 'warn', ...this.opts.env, OPENBATCH_HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
