@@ -26,6 +26,9 @@ import type { Registry } from '../service/registry.js';
 import type { ServiceHooks } from '../service/context.js';
 import { logLocation } from '../core/log-location.js';
 import type { Store, StoreTx } from '../store/store.js';
+import type { SecretStore } from './secrets.js';
+
+type JobSecret = { name: string; valueFrom: string };
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -42,6 +45,7 @@ export interface JobRuntimeDeps {
   now: () => number;
   newUuid: () => string;
   log: Logger;
+  secrets?: SecretStore;
 }
 
 /** RUNNABLE jobs read per queue per cycle; a cycle that fills them all runs again. */
@@ -151,7 +155,7 @@ export class JobRuntime implements ServiceHooks {
                 // Terminated before it ever started: finish it without running it.
                 this.onAttemptEvent({ type: 'exited', key: o.key, jobId: item.job.jobId, attempt: item.spec.attempt, at: this.deps.now(), neverStarted: true });
               } else {
-                ex.start(item.spec);
+                this.dispatch(ex, item.spec, item.job.spec.container.secrets as JobSecret[] | undefined);
               }
               break;
             case 'lost':
@@ -210,7 +214,7 @@ export class JobRuntime implements ServiceHooks {
     const started = Date.now();
     const submitted = this.submitted;
     this.submitted = [];
-    let dispatch: { ex: Executor; spec: AttemptSpec; ce: string; resources: Resources }[] = [];
+    let dispatch: { ex: Executor; spec: AttemptSpec; ce: string; resources: Resources; secrets?: JobSecret[] }[] = [];
     let keepGoing = false;
     try {
       await store.transaction(async (tx) => {
@@ -261,7 +265,13 @@ export class JobRuntime implements ServiceHooks {
           const outcome = moveToStarting(job, { computeEnvironment: p.computeEnvironment, taskId, logStreamName }, t);
           if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) continue;
           placedQueues.add(p.jobQueue);
-          dispatch.push({ ex, spec: this.attemptSpec({ ...job, attemptCount: outcome.insertAttempt!.attempt }, outcome.insertAttempt!), ce: p.computeEnvironment, resources: p.resources });
+          dispatch.push({
+            ex,
+            spec: this.attemptSpec({ ...job, attemptCount: outcome.insertAttempt!.attempt }, outcome.insertAttempt!),
+            ce: p.computeEnvironment,
+            resources: p.resources,
+            secrets: job.spec.container.secrets as JobSecret[] | undefined,
+          });
         }
         // Reasons: only for queues that made no progress this cycle. While a queue is moving,
         // its waiting jobs' reasons would be stale at once and rewriting them is wasted work.
@@ -279,9 +289,21 @@ export class JobRuntime implements ServiceHooks {
     for (const d of dispatch) {
       this.usage.set(d.ce, addResources(this.usageOf(d.ce), d.resources));
     }
-    for (const d of dispatch) d.ex.start(d.spec);
+    for (const d of dispatch) this.dispatch(d.ex, d.spec, d.secrets);
     this.lastCycle = { at: Date.now(), placed: dispatch.length, durationMs: Date.now() - started };
     return keepGoing;
+  }
+
+  /** Hands an attempt to its executor, with its secrets; a secret that cannot be found fails it. */
+  private dispatch(ex: Executor, spec: AttemptSpec, secrets: JobSecret[] | undefined): void {
+    const resolved = this.deps.secrets?.resolve(secrets);
+    if (resolved && !resolved.ok) {
+      // As AWS does when it cannot fetch a secret: the attempt fails and the command never runs.
+      this.onAttemptEvent({ type: 'exited', key: spec.key, jobId: spec.jobId, attempt: spec.attempt, at: this.deps.now(), neverStarted: true, reason: resolved.reason });
+      return;
+    }
+    if (resolved) Object.assign(spec.environment, resolved.environment);
+    ex.start(spec);
   }
 
   /** Applies a transition in the transaction; false if it was refused or fenced out. */

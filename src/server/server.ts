@@ -20,6 +20,7 @@ import { WriteBatcher } from '../service/write-batcher.js';
 import { openStore } from '../store/sql-store.js';
 import type { Store } from '../store/store.js';
 import { JobRuntime } from './job-runtime.js';
+import { SecretStore } from './secrets.js';
 
 export interface ServerConfig {
   host: string;
@@ -107,6 +108,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     now: Date.now,
     newUuid: randomUUID,
     log,
+    secrets: SecretStore.inDataDir(dataDir),
   });
 
   let seq = await store.maxSeq();

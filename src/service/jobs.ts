@@ -133,9 +133,26 @@ export class JobService {
       const job = byId.get(id);
       if (!job || seen.has(id)) continue;
       seen.add(id);
-      out.push({ job, attempts: attemptsByJob.get(id) ?? [], tags: tags.get(arns.job(id)) ?? {} });
+      out.push({ job: this.withWaitingReason(job), attempts: attemptsByJob.get(id) ?? [], tags: tags.get(arns.job(id)) ?? {} });
     }
     return out;
+  }
+
+  /**
+   * "Why is my job still RUNNABLE?" always has an answer. The scheduler stores a reason on the
+   * jobs at the head of a queue that it could not place; a job further back, or in a queue that is
+   * moving, gets this one when described.
+   */
+  private withWaitingReason(job: Job): Job {
+    if (job.status !== 'RUNNABLE' || job.statusReason !== undefined) return job;
+    const queue = this.ctx.registry.findJobQueue(job.jobQueue);
+    const ces = queue ? this.ctx.registry.queueComputeEnvironments(queue).map((c) => c.computeEnvironmentName) : [];
+    return {
+      ...job,
+      statusReason:
+        `CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - waiting in job queue ${job.jobQueue} for capacity on ` +
+        `${ces.length ? ces.join(', ') : 'its compute environments'}; jobs submitted before it are placed first`,
+    };
   }
 
   async list(input: ListJobsInput): Promise<{ jobs: Job[]; nextToken?: string }> {

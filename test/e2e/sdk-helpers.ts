@@ -52,9 +52,10 @@ export interface Env {
 
 /**
  * Starts one server for the calling test file (before) and stops and removes it (after). The
- * returned object is filled in by the time the tests run.
+ * returned object is filled in by the time the tests run. `setup` runs in the same hook, once the
+ * server is up (a second top-level before() is not ordered after this one on Node 20).
  */
-export function useServer(): Env {
+export function useServer(setup?: (env: Env) => Promise<void>): Env {
   const env = {} as Env;
   before(async () => {
     env.server = new TestServer();
@@ -62,6 +63,7 @@ export function useServer(): Env {
     env.client = env.server.client();
     env.endpoint = env.server.endpoint;
     env.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'openbatch-e2e-'));
+    await setup?.(env);
   });
   after(async () => {
     env.client?.destroy();

@@ -74,8 +74,13 @@ export function batchHandlers(service: BatchService, arns: Arns): Record<string,
     ListJobs: async (i: ListJobsInput) => {
       const { jobs: page, nextToken } = await jobs.list(i);
       const attempts = page.length ? await ctx.store.getAttempts(page.map((j) => j.jobId)) : [];
+      // The container of the job's current (or last) attempt, once it stopped, as DescribeJobs
+      // reports it: while a retry runs, the previous attempt's exit code is not the job's.
+      const current = new Map(page.map((j) => [j.jobId, j.attemptCount]));
       const last = new Map<string, { exitCode?: number; reason?: string }>();
-      for (const a of attempts) if (a.status === 'STOPPED') last.set(a.jobId, { exitCode: a.exitCode, reason: a.reason });
+      for (const a of attempts) {
+        if (a.status === 'STOPPED' && a.attempt === current.get(a.jobId)) last.set(a.jobId, { exitCode: a.exitCode, reason: a.reason });
+      }
       return { jobSummaryList: page.map((j) => presentJobSummary(j, arns, last.get(j.jobId))), ...(nextToken ? { nextToken } : {}) };
     },
     CancelJob: (i) => jobs.cancel(i),

@@ -427,6 +427,17 @@ function checkComputeResources(path: string, value: unknown, update: boolean): v
     if (present(min) && desired! < min!) throw invalid(p('desiredvCpus'), `${desired} is less than ${p('minvCpus')} (${min})`);
     if (present(max) && desired! > max!) throw invalid(p('desiredvCpus'), `${desired} is greater than ${p('maxvCpus')} (${max})`);
   }
+  // Ec2Configuration: the AWS model constrains these strings to 1-256 characters.
+  list(cr.ec2Configuration).forEach((entry, i) => {
+    if (!present(entry)) return;
+    const e = obj(entry);
+    for (const m of ['imageType', 'imageIdOverride', 'imageKubernetesVersion']) {
+      const v = e[m];
+      if (typeof v === 'string' && (v.length < 1 || v.length > 256)) {
+        throw invalid(memberPath(indexPath(p('ec2Configuration'), i), m), `must be 1 to 256 characters long, got ${v.length}; leave it out to use the default`);
+      }
+    }
+  });
 }
 
 function checkComputeEnvironmentOrder(path: string, value: unknown): void {
