@@ -448,7 +448,10 @@ describe('ListJobs', () => {
   });
 
   test('AFTER_CREATED_AT / BEFORE_CREATED_AT (epoch ms, exclusive), newest first', async () => {
-    const pivot = all.find((j) => j.jobName === 'list-beta')!.createdAt!;
+    // The middle of the distinct creation times, so that jobs fall on both sides of it.
+    const times = [...new Set(all.map((j) => j.createdAt!))].sort((a, b) => a - b);
+    assert.ok(times.length >= 3, 'jobs submitted one after another have distinct creation times');
+    const pivot = times[Math.floor(times.length / 2)];
     const list = async (name: 'AFTER_CREATED_AT' | 'BEFORE_CREATED_AT') =>
       (await env.client.send(new ListJobsCommand({ jobQueue: LQ, filters: [{ name, values: [String(pivot)] }] }))).jobSummaryList ?? [];
     const after = await list('AFTER_CREATED_AT');

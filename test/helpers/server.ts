@@ -85,8 +85,25 @@ export class TestServer {
     return batchClient(this.endpoint);
   }
 
+  /** Kills whatever jobs of this server still run (a failed test must not leave them behind), removes the data dir. */
   cleanup(): void {
+    killProcessesUnder(this.dataDir);
     fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** SIGKILLs every process whose working directory or command line is inside `dir`. */
+export function killProcessesUnder(dir: string): void {
+  const root = path.resolve(dir);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cwd.startsWith(root + '/') || cwd === root || cmdline.includes(root + '/')) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone, or not ours to read
+    }
   }
 }
 
