@@ -327,7 +327,13 @@ const FAILED_ACTION_MESSAGE =
 describe('seed guide bodies', () => {
   run([
     { name: 'create-compute-environment spot-ml-env', op: 'CreateComputeEnvironment', input: spotMlEnv, expect: 'ok' },
-    { name: 'create-compute-environment gpu-spot-env', op: 'CreateComputeEnvironment', input: gpuSpotEnv, expect: 'ok' },
+    {
+      // The guide's "imageIdOverride": "" breaks the model's 1-256 length (the AWS CLI refuses it too).
+      name: 'create-compute-environment gpu-spot-env as written',
+      op: 'CreateComputeEnvironment',
+      input: gpuSpotEnv,
+      expect: 'Invalid value for parameter computeResources.ec2Configuration[0].imageIdOverride: must be 1 to 256 characters long, got 0; leave it out to use the default',
+    },
     { name: 'Terraform Fargate Spot compute environment', op: 'CreateComputeEnvironment', input: fargateEnv, expect: 'ok' },
     { name: 'Terraform default-queue (priority 10)', op: 'CreateJobQueue', input: defaultQueue, expect: 'ok' },
     { name: 'Terraform high-priority-queue (priority 100)', op: 'CreateJobQueue', input: highPriorityQueue, expect: 'ok' },

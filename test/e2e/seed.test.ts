@@ -16,6 +16,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { CLI, TestServer } from '../helpers/server.js';
 import { AwsCli, announceSkip, awsCliSkipReason, clientExceptionLine, runIn } from '../helpers/aws.js';
 
@@ -468,14 +470,19 @@ describe('the seed guide through the real AWS CLI v2', { skip }, () => {
 
     // A job of the guide's definition with a command this machine can run. Its size is
     // overridden too: the definition's 16384 MiB may be more than a test machine has, and a job
-    // that can never fit would stay RUNNABLE.
+    // that can never fit would stay RUNNABLE. The definition's Secrets Manager secret comes from
+    // the data dir's secrets.json (without it the job would fail to start, as on AWS).
+    fs.writeFileSync(
+      path.join(server.dataDir, 'secrets.json'),
+      JSON.stringify({ 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-password': 'from-secrets-json' }),
+    );
     const ok = await aws.ok(
       'submit-job',
       '--job-name', 'ml-training-echo-ok',
       '--job-queue', 'spot-ml-queue',
       '--job-definition', 'ml-training-job:5',
       '--container-overrides', JSON.stringify({
-        command: ['sh', '-c', 'echo ok'],
+        command: ['sh', '-c', 'echo ok; [ "$DB_PASSWORD" = from-secrets-json ]'],
         resourceRequirements: [
           { type: 'VCPU', value: '1' },
           { type: 'MEMORY', value: '256' },

@@ -1,8 +1,10 @@
 // What the local executor learns from /proc (Linux): whether a supervisor still runs, and which
 // processes belong to an attempt (they carry OPENBATCH_ATTEMPT_KEY in their environment). Only
-// used off the hot path: at adopt, for lost attempts, and by the adopted-attempt safety net.
+// used off the hot path: at adopt, for lost attempts, after a launcher crash, and by the
+// adopted-attempt safety net.
 
 import fs from 'node:fs';
+import { PERL_SUPERVISOR_NAME } from './launcher-script.js';
 import { ATTEMPT_KEY_VAR, SUPERVISOR_ARG0, isSafePid } from './supervisor.js';
 
 function readProc(pid: number, file: string): Buffer | undefined {
@@ -18,25 +20,50 @@ function splitNul(buf: Buffer): string[] {
   return (s.endsWith('\0') ? s.slice(0, -1) : s).split('\0');
 }
 
-/** Alive and not a zombie. */
-function statFields(pid: number): { state: string; pgrp: number; session: number } | undefined {
+/** Fields of /proc/<pid>/stat (state 'Z': a zombie), or undefined when there is no such process. */
+function statFields(pid: number): { state: string; pgrp: number; session: number; startTime: number } | undefined {
   const buf = readProc(pid, 'stat');
   if (!buf) return undefined;
   const s = buf.toString('latin1');
   const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0], pgrp: Number(rest[2]), session: Number(rest[3]) };
+  // rest[0] is field 3 (state); field 22 (starttime, clock ticks after boot) is rest[19].
+  return { state: rest[0], pgrp: Number(rest[2]), session: Number(rest[3]), startTime: Number(rest[19]) };
 }
 
+/** When the process started (field 22 of /proc/<pid>/stat), if it lives and is not a zombie. */
+export function processStartTime(pid: number): number | undefined {
+  if (!isSafePid(pid)) return undefined;
+  const st = statFields(pid);
+  return st && st.state !== 'Z' && Number.isFinite(st.startTime) ? st.startTime : undefined;
+}
+
+/**
+ * The state directory a supervisor process names in its command line: a perl supervisor sets its
+ * $0 to "openbatch-supervisor <stateDir>", a shell supervisor (spawn mode) was started as
+ * `/bin/sh -c SCRIPT ob-supervisor <stateDir> <command...>`.
+ */
 function supervisorStateDir(pid: number): string | undefined {
   const buf = readProc(pid, 'cmdline');
   if (!buf || buf.length === 0) return undefined; // gone, or a zombie
   const args = splitNul(buf);
+  if (args.length === 1 && args[0].startsWith(PERL_SUPERVISOR_NAME + ' ')) return args[0].slice(PERL_SUPERVISOR_NAME.length + 1);
   return args[1] === '-c' && args[3] === SUPERVISOR_ARG0 ? args[4] : undefined;
 }
 
-/** Is `pid` the (live) supervisor of the attempt with this state directory? */
+/** Is `pid` the (live) supervisor of the attempt with this state directory (by its command line)? */
 export function isSupervisorOf(pid: number, stateDir: string): boolean {
   return isSafePid(pid) && supervisorStateDir(pid) === stateDir;
+}
+
+/**
+ * Is this supervisor still alive? With its recorded start time, the pid and the start time must
+ * match (a reused pid has another start time; a perl supervisor's command line may be cut short
+ * when the state directory's path is very long); without, its command line must name the state dir.
+ */
+export function isLiveSupervisor(pid: number, start: number | undefined, stateDir: string): boolean {
+  if (!isSafePid(pid)) return false;
+  if (start !== undefined) return processStartTime(pid) === start;
+  return isSupervisorOf(pid, stateDir);
 }
 
 function numericPids(): number[] {
@@ -55,8 +82,9 @@ function numericPids(): number[] {
 }
 
 /**
- * Supervisors running for any of these state directories. Only a session leader counts: the
- * supervisor's forked subshell has the same command line for the moment until it execs setsid.
+ * Supervisors running for any of these state directories. Only a session leader counts: the shell
+ * supervisor's forked subshell has the same command line for the moment until it execs setsid (the
+ * perl supervisor's child renames itself before it calls setsid).
  */
 export function findSupervisors(stateDirs: ReadonlySet<string>): Map<string, number> {
   const found = new Map<string, number>();

@@ -1,13 +1,18 @@
-// The per-attempt supervisor of the local executor, and the state files it leaves behind.
+// The per-attempt supervisor of the local executor (spawn mode), and the state files that every
+// supervisor leaves behind.
 //
-// Each attempt runs under `/bin/sh -c SCRIPT ob-supervisor <stateDir> <command...>`, started in a
-// session of its own, so that the server's death (SIGKILL included) does not touch it. It runs the
-// command, waits for it and writes the exit status to <stateDir>/exit. Whoever looks next (the live
-// server through the supervisor's exit, or a restarted server through `adopt`) finds the status
-// there. See src/executors/README.md.
+// An attempt runs under a supervisor in a session of its own, so that the server's death (SIGKILL
+// included) does not touch it: a forked perl process of the launcher (launcher-script.ts), or, in
+// spawn mode, `/bin/sh -c SCRIPT ob-supervisor <stateDir> <command...>` spawned by the server. It
+// runs the command, waits for it and writes the exit status to <stateDir>/exit. Whoever looks next
+// (the live server, or a restarted server through `adopt`) finds the status there. See
+// src/executors/README.md.
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { CLAIM_FILE, FAILED_FILE } from './launcher-script.js';
+
+export { CLAIM_FILE, FAILED_FILE };
 
 /** argv[0] of the supervisor shell: how a restarted server recognises supervisors in /proc. */
 export const SUPERVISOR_ARG0 = 'ob-supervisor';
@@ -15,7 +20,8 @@ export const SUPERVISOR_ARG0 = 'ob-supervisor';
 /** The environment variable that marks every process of an attempt (found via /proc/<pid>/environ). */
 export const ATTEMPT_KEY_VAR = 'OPENBATCH_ATTEMPT_KEY';
 
-/** Written by the supervisor: "<command pid> <supervisor pid>\n". */
+/** Written by the supervisor: "<command pid> <supervisor pid>[ <supervisor start time>]\n" (the start
+ *  time, field 22 of /proc/<pid>/stat, is written by perl supervisors). */
 export const PID_FILE = 'pid';
 /** Written by the supervisor: "<exit status>\n", 128+N when the command died of signal N. */
 export const EXIT_FILE = 'exit';
@@ -93,6 +99,8 @@ export interface AttemptPids {
   /** The command: leader of its own session and process group. */
   command: number;
   supervisor: number;
+  /** The supervisor's start time (/proc/<pid>/stat field 22), when recorded: guards against pid reuse. */
+  supervisorStart?: number;
   /** When the pid file was written: about when the command started. */
   writtenAt: number;
 }
@@ -106,11 +114,12 @@ export function readPids(stateDir: string, withTime = false): AttemptPids | unde
   } catch {
     return undefined;
   }
-  const m = /^(\d+) (\d+)\n$/.exec(text);
+  const m = /^(\d+) (\d+)(?: (\d+))?\n$/.exec(text);
   if (!m) return undefined;
   const command = Number(m[1]);
   const supervisor = Number(m[2]);
   if (!isSafePid(command) || !isSafePid(supervisor)) return undefined;
+  const supervisorStart = m[3] !== undefined ? Number(m[3]) : undefined;
   let writtenAt = 0;
   if (withTime) {
     try {
@@ -119,7 +128,81 @@ export function readPids(stateDir: string, withTime = false): AttemptPids | unde
       // removed meanwhile: keep 0
     }
   }
-  return { command, supervisor, writtenAt };
+  return supervisorStart !== undefined ? { command, supervisor, supervisorStart, writtenAt } : { command, supervisor, writtenAt };
+}
+
+/** What a supervisor recorded as the end of an attempt: the command's status, or why it never ran. */
+export type RecordedExit = { exitCode: number } | { neverStarted: true; reason: string };
+
+/**
+ * The recorded end of the attempt, or undefined while there is none (or it is incomplete). A perl
+ * supervisor that could not start the command writes the reason to <stateDir>/failed, then 127 to
+ * <stateDir>/exit.
+ */
+export function readRecordedExit(stateDir: string): RecordedExit | undefined {
+  const exitCode = readExitStatus(stateDir);
+  if (exitCode === undefined) return undefined;
+  if (exitCode === 127) {
+    let text: string | undefined;
+    try {
+      text = fs.readFileSync(path.join(stateDir, FAILED_FILE), 'utf8');
+    } catch {
+      // none: the command itself exited 127
+    }
+    if (text !== undefined && text.endsWith('\n')) return { neverStarted: true, reason: `CannotStartContainerError: ${text.slice(0, -1)}` };
+  }
+  return { exitCode };
+}
+
+/** What the claim file of an attempt says (see `claimAttempt`). */
+export type Claim =
+  /** We created it just now: no supervisor will ever run this attempt. */
+  | { by: 'us' }
+  /** A server gave the attempt up earlier: no supervisor will ever run it. */
+  | { by: 'server' }
+  /** A perl supervisor claimed it: "<pid> <start time>\n". */
+  | { by: 'supervisor'; pid: number; start: number }
+  /** Created, not yet written (a supervisor between its create and its write, or one that died there). */
+  | { by: 'unknown' }
+  /** Cannot be created nor read (the state directory is gone, ...). */
+  | { by: 'error' };
+
+const SERVER_CLAIM = 'server\n';
+
+/** The claim file as it is, without creating it; undefined when there is none. */
+export function readClaim(stateDir: string): Exclude<Claim, { by: 'us' }> | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(stateDir, CLAIM_FILE), 'latin1');
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : { by: 'error' };
+  }
+  if (text === SERVER_CLAIM) return { by: 'server' };
+  const m = /^(\d+) (\d+)\n$/.exec(text);
+  if (m && isSafePid(Number(m[1]))) return { by: 'supervisor', pid: Number(m[1]), start: Number(m[2]) };
+  return { by: 'unknown' };
+}
+
+/**
+ * Give up a dispatched attempt that shows no supervisor: create its claim file exclusively, as a
+ * perl supervisor does before it forks the command. Whoever creates it first wins: a supervisor
+ * that comes later (its start request was still in the launcher's pipe) finds it and does not run
+ * the command. When the file exists already, says who made it.
+ */
+export function claimAttempt(stateDir: string): Claim {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(stateDir, CLAIM_FILE), 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return { by: 'error' };
+    return readClaim(stateDir) ?? { by: 'error' };
+  }
+  try {
+    fs.writeSync(fd, SERVER_CLAIM);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { by: 'us' };
 }
 
 /** A pid we may ever signal: never 0 or 1 (or negative), which `kill` would widen to whole groups. */

@@ -1,0 +1,272 @@
+// The server's side of the perl launcher (launcher-script.ts): one long-lived `perl` process per
+// LocalExecutor that forks the attempts' supervisors on request, so that starting an attempt costs
+// the server a write to a pipe instead of a fork of the whole server (child_process.spawn).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Socket } from 'node:net';
+import { LAUNCHER_SCRIPT, PERL_SUPERVISOR_NAME } from './launcher-script.js';
+
+/** A start request on its way to the launcher. */
+export interface LaunchRequest {
+  readonly key: string;
+  /** The encoded request; dropped once the launcher acknowledged it. */
+  frame?: Buffer;
+  /** The launcher read the request (it may have forked a supervisor for it). */
+  acked?: boolean;
+}
+
+/** What the launcher reports, in the order it does. */
+export interface LauncherReports<R extends LaunchRequest> {
+  /** The command of the attempt was exec'd (its pid file is written). */
+  started(launcher: PerlLauncher<R>, key: string, commandPid: number): void;
+  /** The command ended with this status (the exit file is written). */
+  exited(launcher: PerlLauncher<R>, key: string, status: number): void;
+  /** The command could not be started (recorded in the failed and exit files, when possible). */
+  failed(launcher: PerlLauncher<R>, key: string, message: string): void;
+  /** The supervisor ended without saying how the attempt ended. */
+  gone(launcher: PerlLauncher<R>, key: string, how: { code?: number; signal?: number }): void;
+  /** The launcher process is gone (crashed, killed, or never started); all its output was read. */
+  died(launcher: PerlLauncher<R>, how: { code: number | null; signal: NodeJS.Signals | null; error?: Error }): void;
+}
+
+/** Finds a perl interpreter: /usr/bin/perl (perl-base), else the first `perl` in PATH. */
+export function findPerl(searchPath = process.env.PATH ?? ''): string | undefined {
+  const candidates = ['/usr/bin/perl', '/bin/perl', ...searchPath.split(':').filter((d) => d.startsWith('/')).map((d) => path.join(d, 'perl'))];
+  for (const c of candidates) {
+    try {
+      fs.accessSync(c, fs.constants.X_OK);
+      if (fs.statSync(c).isFile()) return c;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** Encodes a start request: a 4-byte big-endian length, then NUL-separated fields. No field may contain NUL. */
+export function encodeStartRequest(
+  key: string,
+  stateDir: string,
+  workDir: string,
+  logFile: string,
+  command: readonly string[],
+  env: Readonly<Record<string, string>>,
+): Buffer {
+  const fields = ['start', key, stateDir, workDir, logFile, String(command.length), ...command];
+  for (const name in env) fields.push(`${name}=${env[name]}`);
+  const body = fields.join('\0');
+  const len = Buffer.byteLength(body);
+  const frame = Buffer.allocUnsafe(4 + len);
+  frame.writeUInt32BE(len, 0);
+  frame.write(body, 4, 'utf8');
+  return frame;
+}
+
+/** Keep the last bytes of the launcher's stderr for error reports. */
+const STDERR_TAIL = 2000;
+
+/**
+ * One launcher process. Requests are queued and written once per turn of the event loop (one
+ * write for all the starts of that turn), and only after the launcher said `ready`; the ones it
+ * did not acknowledge when it died are handed back by `unsent()`, and can be sent to the next one.
+ */
+export class PerlLauncher<R extends LaunchRequest> {
+  readonly child: ChildProcess;
+  /** performance.now() when it was spawned. */
+  readonly launchedAt = performance.now();
+  /** It said `ready` (stays true after its death: it did start). */
+  ready = false;
+  dead = false;
+  stderrTail = '';
+
+  private pending: R[] = [];
+  private unacked: R[] = [];
+  private unackedHead = 0;
+  private flushScheduled = false;
+  private ended = false;
+  private out = '';
+  private refd = true;
+  private readyWaiters: (() => void)[] = [];
+
+  constructor(
+    perlPath: string,
+    dataDir: string,
+    private readonly reports: LauncherReports<R>,
+  ) {
+    // The supervisors set $0 to "openbatch-supervisor <stateDir>", which perl can only write over
+    // the launcher's original argv (and environ) area: make sure that area is large enough for any
+    // state directory (a key is one path component: at most 255 bytes).
+    const longest = PERL_SUPERVISOR_NAME.length + 1 + Buffer.byteLength(path.join(dataDir, 'attempts')) + 1 + 255 + 1;
+    const padding = '-'.repeat(Math.max(0, longest - Buffer.byteLength(LAUNCHER_SCRIPT)));
+    this.child = spawn(perlPath, ['-e', LAUNCHER_SCRIPT, '--', dataDir, padding], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own session: signals to the server's process group (a terminal's ^C) do not reach it.
+      detached: true,
+      // Nothing from the server's environment (PERL5OPT, PERL5LIB, locale warnings); the commands
+      // get exactly their own environment from the request.
+      env: {},
+    });
+    const child = this.child;
+    child.stdin!.on('error', () => {
+      // EPIPE: the launcher died; its 'close' follows.
+    });
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => this.onOutput(chunk));
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL);
+      process.stderr.write(chunk.replace(/^(?=.)/gm, 'openbatch local launcher: '));
+    });
+    let errored: Error | undefined;
+    child.on('error', (err) => {
+      errored = err;
+      // A failed spawn gets no 'close' when nothing was started.
+      if (child.pid === undefined) this.onDeath(null, null, err);
+    });
+    child.on('close', (code, signal) => this.onDeath(code, signal, errored));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Queue a start request; it is written in the next turn of the event loop (once ready). */
+  enqueue(request: R): void {
+    this.pending.push(request);
+    this.scheduleFlush();
+  }
+
+  /** After death: the requests the launcher never read (in order), which may be sent again. */
+  unsent(): R[] {
+    const list = [...this.unacked.slice(this.unackedHead), ...this.pending];
+    this.unacked = [];
+    this.unackedHead = 0;
+    this.pending = [];
+    return list;
+  }
+
+  /** Whether the launcher keeps the event loop alive (while attempts are in flight through it). */
+  setRef(on: boolean): void {
+    if (on === this.refd) return;
+    this.refd = on;
+    const handles = [this.child, this.child.stdout as Socket | null, this.child.stderr as Socket | null];
+    for (const h of handles) {
+      if (!h) continue;
+      if (on) h.ref();
+      else h.unref();
+    }
+  }
+
+  /**
+   * Write what is queued and close the launcher's stdin: it reads the remaining requests, forks
+   * their supervisors and exits. Nothing is killed. Waits (at most `waitMs`) for `ready` first when
+   * requests are queued.
+   */
+  async end(waitMs = 5000): Promise<void> {
+    if (this.dead || this.ended) return;
+    if (!this.ready && this.pending.length > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        timer.unref();
+        this.readyWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    if (this.dead || this.ended) return;
+    this.flush();
+    this.ended = true;
+    this.child.stdin!.end();
+    this.setRef(false);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.ready || this.dead) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (!this.ready || this.dead || this.ended || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    const frames: Buffer[] = [];
+    for (const r of batch) frames.push(r.frame!);
+    this.child.stdin!.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+    this.unacked.push(...batch);
+  }
+
+  private onOutput(chunk: string): void {
+    this.out += chunk;
+    let start = 0;
+    for (;;) {
+      const nl = this.out.indexOf('\n', start);
+      if (nl < 0) break;
+      this.onLine(this.out.slice(start, nl));
+      start = nl + 1;
+    }
+    this.out = start === this.out.length ? '' : this.out.slice(start);
+  }
+
+  private onLine(line: string): void {
+    const sp1 = line.indexOf(' ');
+    const type = sp1 < 0 ? line : line.slice(0, sp1);
+    const rest = sp1 < 0 ? '' : line.slice(sp1 + 1);
+    const sp2 = rest.indexOf(' ');
+    const key = sp2 < 0 ? rest : rest.slice(0, sp2);
+    const arg = sp2 < 0 ? '' : rest.slice(sp2 + 1);
+    switch (type) {
+      case 'ready':
+        this.ready = true;
+        for (const w of this.readyWaiters.splice(0)) w();
+        this.scheduleFlush();
+        return;
+      case 'ack': {
+        const n = Number(rest);
+        for (let i = 0; i < n && this.unackedHead < this.unacked.length; i++) {
+          const r = this.unacked[this.unackedHead++];
+          r.acked = true;
+          r.frame = undefined;
+        }
+        if (this.unackedHead === this.unacked.length) {
+          this.unacked = [];
+          this.unackedHead = 0;
+        }
+        return;
+      }
+      case 'started':
+        this.reports.started(this, key, Number(arg));
+        return;
+      case 'exited':
+        this.reports.exited(this, key, Number(arg));
+        return;
+      case 'failed':
+        this.reports.failed(this, key, arg);
+        return;
+      case 'gone': {
+        const [how, n] = arg.split(' ');
+        this.reports.gone(this, key, how === 'signal' ? { signal: Number(n) } : { code: Number(n) });
+        return;
+      }
+      default:
+        // Not ours (cannot happen): ignore.
+        return;
+    }
+  }
+
+  private onDeath(code: number | null, signal: NodeJS.Signals | null, error?: Error): void {
+    if (this.dead) return;
+    if (this.out.length > 0) this.onLine(this.out); // a last line without newline (cannot happen)
+    this.out = '';
+    this.dead = true;
+    for (const w of this.readyWaiters.splice(0)) w();
+    this.setRef(false);
+    this.reports.died(this, { code, signal, ...(error ? { error } : {}) });
+  }
+}
