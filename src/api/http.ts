@@ -58,6 +58,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Per-request log lines cost more than the requests themselves at thousands per second.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
+    // Malformed URLs and the like fail before routing: answer them in AWS's error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, clientError(`Bad request: ${error.message}`));
+    },
   });
   const handlers = batchHandlers(deps.service, deps.arns);
 
