@@ -57,7 +57,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   // ListJobs by queue and status, newest or oldest first; the RUNNABLE heads of a queue.
   await db.schema.createIndex('jobs_queue_status_seq').on('jobs').columns(['queue', 'status', 'seq']).execute();
-  // Recovery at start (SUBMITTED, STARTING, RUNNING) and ListJobs across statuses.
+  // ListJobs with a filter: every status of a queue, newest first.
+  await db.schema.createIndex('jobs_queue_seq').on('jobs').columns(['queue', 'seq']).execute();
+  // Recovery at start (SUBMITTED, STARTING, RUNNING).
   await db.schema.createIndex('jobs_status_seq').on('jobs').columns(['status', 'seq']).execute();
   // Children of an array job (ListJobs --array-job-id), in index order.
   await db.schema
