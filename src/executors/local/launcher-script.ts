@@ -5,16 +5,25 @@
 // (POSIX, Fcntl, Errno), which Debian and Ubuntu always install. Design: src/executors/README.md.
 //
 // Requests (stdin): a 4-byte big-endian length, then that many bytes: NUL-separated fields
-//   start KEY STATEDIR WORKDIR LOGFILE ARGC ARGV[0] .. ARGV[ARGC-1] NAME=VALUE ...
-// (an argument or environment value may hold any byte but NUL).
+//   start KEY STATEDIR WORKDIR LOGFILE PROGRAM ARGC ARGV[0] .. ARGV[ARGC-1] NAME=VALUE ...
+// (an argument or environment value may hold any byte but NUL). PROGRAM is the file to exec (the
+// server resolved ARGV[0] in the job's PATH, as Docker does); the command gets ARGV as its argv.
 // Reports (stdout), one line each:
 //   ready PID               the launcher runs; nothing is written to it before this line
-//   ack N                   the next N requests were read (sent before any of them is acted on)
+//   ack N                   the next N requests were read and may be acted on (written before the
+//                           launcher acts on them: one per request, just before its fork). If the
+//                           launcher dies, the requests it did not acknowledge were never acted
+//                           on, and the server sends them to the next launcher.
 //   started KEY PID         the command was exec'd (its pid file is written)
 //   exited KEY STATUS       the command ended: STATUS as a shell reports it (the exit file is written)
 //   failed KEY MESSAGE      the command could not be started (the failed and exit files are written,
-//                           except when even that was impossible)
+//                           except when even that was impossible, or when the attempt had been
+//                           given up: its work dir existed)
 //   gone KEY exit|signal N  the supervisor ended without reporting `exited` or `failed`
+//
+// The supervisor claims its attempt before anything else, by creating the work dir (mkdir is
+// exclusive): a server that gave the attempt up (no supervisor to be seen) created it first, and a
+// supervisor that comes late does not run the command.
 //
 // Supervisors report to the launcher through one pipe the launcher holds (messages shorter than
 // PIPE_BUF, so atomic); they never write to the launcher's stdout and ignore SIGPIPE: without the
@@ -27,8 +36,8 @@
 /** argv[0] ($0) a perl supervisor gives itself, followed by a space and its state directory. */
 export const PERL_SUPERVISOR_NAME = 'openbatch-supervisor';
 
-/** The name of the file a supervisor (or a server that gives up an attempt) creates exclusively. */
-export const CLAIM_FILE = 'claim';
+/** $0 of the launcher, followed by a space and the data directory (a supervisor has it until it names itself). */
+export const PERL_LAUNCHER_NAME = 'openbatch-launcher';
 
 /** Written by a supervisor whose command could not be started: "<message>\n" (then exit is "127\n"). */
 export const FAILED_FILE = 'failed';
@@ -36,8 +45,8 @@ export const FAILED_FILE = 'failed';
 export const LAUNCHER_SCRIPT = String.raw`
 use strict;
 use POSIX ();
-use Fcntl qw(O_WRONLY O_CREAT O_EXCL O_TRUNC F_GETFL F_SETFL O_NONBLOCK);
-use Errno qw(EINTR EAGAIN EEXIST);
+use Fcntl qw(O_WRONLY O_CREAT O_TRUNC F_GETFL F_SETFL O_NONBLOCK);
+use Errno qw(EINTR EAGAIN EEXIST ENOENT);
 
 my $data_dir = $ARGV[0];
 $0 = "openbatch-launcher $data_dir";
@@ -105,7 +114,7 @@ sub record_failure {
 }
 
 sub supervise {
-    my ($key, $dir, $work, $log, $argv, $env) = @_;
+    my ($key, $dir, $work, $log, $program, $argv, $env) = @_;
     $SIG{$_} = 'IGNORE' for @IGNORED_BY_SUPERVISOR;
     $SIG{CHLD} = 'DEFAULT';
     POSIX::setsid();
@@ -116,20 +125,27 @@ sub supervise {
     open(STDERR, '>', '/dev/null');
     my $start = start_time();
 
-    # Claim the attempt: a server that gave it up (adopt found it lost) has created the claim file
-    # first, and then it must never run.
-    my $claim;
-    if (!sysopen($claim, "$dir/claim", O_WRONLY | O_CREAT | O_EXCL, 0644)) {
-        POSIX::_exit(0) if $! == EEXIST;
-        report('failed ' . $key . ' ' . clean("claim $dir: $!") . "\n");
+    # Claim the attempt by creating its work dir: a server that gave the attempt up (adopt found no
+    # supervisor for it) has created it first, and then it must never run.
+    my $claimed = mkdir $work;
+    if (!$claimed && $! == ENOENT) {    # work/ itself was removed under us
+        (my $parent = $work) =~ s{/[^/]*$}{};
+        mkdir $parent;
+        $claimed = mkdir $work;
+    }
+    if (!$claimed) {
+        if ($! == EEXIST) {    # no record: the server that gave it up reported it
+            report("failed $key the attempt was given up before it started (" . clean($work) . " exists)\n");
+            POSIX::_exit(0);
+        }
+        record_failure($key, $dir, "mkdir $work: $!");
         POSIX::_exit(127);
     }
-    syswrite($claim, "$$ $start\n");
-    close $claim;
 
     # exec failure comes back through a close-on-exec pipe (perl sets FD_CLOEXEC above fd 2).
     my ($err_r, $err_w);
     if (!pipe($err_r, $err_w)) { record_failure($key, $dir, "pipe: $!"); POSIX::_exit(127) }
+    my $supervisor = $$;
     my $pid = fork;
     if (!defined $pid) { record_failure($key, $dir, "fork: $!"); POSIX::_exit(127) }
     if ($pid == 0) {
@@ -137,7 +153,6 @@ sub supervise {
         close $err_r;
         my $fail = sub { syswrite($err_w, clean($_[0])); POSIX::_exit(127) };
         POSIX::setsid();
-        mkdir $work;
         chdir $work or $fail->("chdir $work: $!");
         open(STDOUT, '>>', $log) or $fail->("open $log: $!");
         open(STDERR, '>&STDOUT') or $fail->("dup: $!");
@@ -145,7 +160,8 @@ sub supervise {
         POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new());
         %ENV = ();
         for (@$env) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = defined $v ? $v : '' }
-        { exec { $argv->[0] } @$argv; }
+        POSIX::_exit(127) if getppid() != $supervisor;    # killed meanwhile: never run unsupervised
+        { exec { $program } @$argv; }
         $fail->('exec: "' . $argv->[0] . '": ' . lcfirst("$!"));
     }
     close $err_w;
@@ -214,10 +230,13 @@ sub requests {
     }
     return unless @reqs;
     substr($in, 0, $off, '');
-    out('ack ' . scalar(@reqs) . "\n");
     for my $req (@reqs) {
+        # Before acting on a request: if the launcher dies now, the server knows which requests it
+        # may have acted on (this one: it is settled through the claim) and which it never did
+        # (the rest: they are sent to the next launcher).
+        out("ack 1\n");
         my @f = split /\0/, $req, -1;
-        my ($op, $key, $dir, $work, $log, $argc) = splice(@f, 0, 6);
+        my ($op, $key, $dir, $work, $log, $program, $argc) = splice(@f, 0, 7);
         if ($op ne 'start' || !defined $argc || $argc !~ /^[1-9][0-9]*$/ || @f < $argc) {
             out("failed $key bad request\n") if defined $key && $key =~ /^\S+$/;
             next;
@@ -225,7 +244,7 @@ sub requests {
         my @argv = splice(@f, 0, $argc);
         my $pid = fork;
         if (!defined $pid) { out("failed $key " . clean("fork: $!") . "\n"); next }
-        if ($pid == 0) { supervise($key, $dir, $work, $log, \@argv, \@f); POSIX::_exit(70) }
+        if ($pid == 0) { supervise($key, $dir, $work, $log, $program, \@argv, \@f); POSIX::_exit(70) }
         $sup{$pid} = $key;
     }
 }

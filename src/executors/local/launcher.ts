@@ -11,7 +11,7 @@ import { LAUNCHER_SCRIPT, PERL_SUPERVISOR_NAME } from './launcher-script.js';
 /** A start request on its way to the launcher. */
 export interface LaunchRequest {
   readonly key: string;
-  /** The encoded request; dropped once the launcher acknowledged it. */
+  /** The encoded request (its owner drops it once the attempt started). */
   frame?: Buffer;
   /** The launcher read the request (it may have forked a supervisor for it). */
   acked?: boolean;
@@ -51,10 +51,11 @@ export function encodeStartRequest(
   stateDir: string,
   workDir: string,
   logFile: string,
+  program: string,
   command: readonly string[],
   env: Readonly<Record<string, string>>,
 ): Buffer {
-  const fields = ['start', key, stateDir, workDir, logFile, String(command.length), ...command];
+  const fields = ['start', key, stateDir, workDir, logFile, program, String(command.length), ...command];
   for (const name in env) fields.push(`${name}=${env[name]}`);
   const body = fields.join('\0');
   const len = Buffer.byteLength(body);
@@ -230,9 +231,7 @@ export class PerlLauncher<R extends LaunchRequest> {
       case 'ack': {
         const n = Number(rest);
         for (let i = 0; i < n && this.unackedHead < this.unacked.length; i++) {
-          const r = this.unacked[this.unackedHead++];
-          r.acked = true;
-          r.frame = undefined;
+          this.unacked[this.unackedHead++].acked = true;
         }
         if (this.unackedHead === this.unacked.length) {
           this.unacked = [];

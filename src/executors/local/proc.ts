@@ -4,7 +4,7 @@
 // adopted-attempt safety net.
 
 import fs from 'node:fs';
-import { PERL_SUPERVISOR_NAME } from './launcher-script.js';
+import { PERL_LAUNCHER_NAME, PERL_SUPERVISOR_NAME } from './launcher-script.js';
 import { ATTEMPT_KEY_VAR, SUPERVISOR_ARG0, isSafePid } from './supervisor.js';
 
 function readProc(pid: number, file: string): Buffer | undefined {
@@ -21,13 +21,18 @@ function splitNul(buf: Buffer): string[] {
 }
 
 /** Fields of /proc/<pid>/stat (state 'Z': a zombie), or undefined when there is no such process. */
-function statFields(pid: number): { state: string; pgrp: number; session: number; startTime: number } | undefined {
+function statFields(pid: number): { state: string; ppid: number; pgrp: number; session: number; startTime: number } | undefined {
   const buf = readProc(pid, 'stat');
   if (!buf) return undefined;
   const s = buf.toString('latin1');
   const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state); field 22 (starttime, clock ticks after boot) is rest[19].
-  return { state: rest[0], pgrp: Number(rest[2]), session: Number(rest[3]), startTime: Number(rest[19]) };
+  return { state: rest[0], ppid: Number(rest[1]), pgrp: Number(rest[2]), session: Number(rest[3]), startTime: Number(rest[19]) };
+}
+
+/** The title a perl process gave itself ($0): its command line up to the padding perl leaves. */
+function perlTitle(args: string[]): string | undefined {
+  return args.slice(1).every((a) => /^ *$/.test(a)) ? args[0] : undefined;
 }
 
 /** When the process started (field 22 of /proc/<pid>/stat), if it lives and is not a zombie. */
@@ -46,7 +51,9 @@ function supervisorStateDir(pid: number): string | undefined {
   const buf = readProc(pid, 'cmdline');
   if (!buf || buf.length === 0) return undefined; // gone, or a zombie
   const args = splitNul(buf);
-  if (args.length === 1 && args[0].startsWith(PERL_SUPERVISOR_NAME + ' ')) return args[0].slice(PERL_SUPERVISOR_NAME.length + 1);
+  // perl writes $0 over the original argv area, then a NUL, then spaces to its end.
+  const title = perlTitle(args);
+  if (title?.startsWith(PERL_SUPERVISOR_NAME + ' ')) return title.slice(PERL_SUPERVISOR_NAME.length + 1);
   return args[1] === '-c' && args[3] === SUPERVISOR_ARG0 ? args[4] : undefined;
 }
 
@@ -97,6 +104,32 @@ export function findSupervisors(stateDirs: ReadonlySet<string>): Map<string, num
     if (st && st.state !== 'Z' && st.session === pid) found.set(dir, pid);
   }
   return found;
+}
+
+/**
+ * What could still start one of these attempts, in one pass over /proc: a perl launcher of this
+ * data dir other than `ownLauncher` (a server that died left it behind, still reading its last
+ * requests) or a child of one that has not named itself yet (a supervisor just forked), and the
+ * supervisors (perl or shell) that name one of these state dirs.
+ */
+export function findStarters(dataDir: string, stateDirs: ReadonlySet<string>, ownLauncher?: number): { launchers: number[]; supervisors: Set<string> } {
+  const launcherTitle = `${PERL_LAUNCHER_NAME} ${dataDir}`;
+  const launchers: number[] = [];
+  const supervisors = new Set<string>();
+  for (const pid of numericPids()) {
+    if (pid === process.pid || pid === ownLauncher) continue;
+    const buf = readProc(pid, 'cmdline');
+    if (!buf || buf.length === 0) continue;
+    const args = splitNul(buf);
+    if (perlTitle(args) === launcherTitle) {
+      const st = statFields(pid);
+      if (st && st.state !== 'Z' && (ownLauncher === undefined || st.ppid !== ownLauncher)) launchers.push(pid);
+      continue;
+    }
+    const dir = supervisorStateDir(pid);
+    if (dir !== undefined && stateDirs.has(dir)) supervisors.add(dir);
+  }
+  return { launchers, supervisors };
 }
 
 function attemptKeyOf(pid: number): string | undefined {

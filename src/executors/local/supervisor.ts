@@ -10,9 +10,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLAIM_FILE, FAILED_FILE } from './launcher-script.js';
+import { FAILED_FILE } from './launcher-script.js';
 
-export { CLAIM_FILE, FAILED_FILE };
+export { FAILED_FILE };
 
 /** argv[0] of the supervisor shell: how a restarted server recognises supervisors in /proc. */
 export const SUPERVISOR_ARG0 = 'ob-supervisor';
@@ -70,7 +70,7 @@ export function findSetsid(searchPath = process.env.PATH ?? ''): string {
       // next
     }
   }
-  throw new Error('the local executor needs setsid (util-linux), which was not found');
+  throw new Error('the local executor (spawn mode) needs setsid (util-linux), which was not found');
 }
 
 /** The recorded exit status, or undefined while there is none or it is incomplete. */
@@ -154,55 +154,30 @@ export function readRecordedExit(stateDir: string): RecordedExit | undefined {
   return { exitCode };
 }
 
-/** What the claim file of an attempt says (see `claimAttempt`). */
-export type Claim =
-  /** We created it just now: no supervisor will ever run this attempt. */
-  | { by: 'us' }
-  /** A server gave the attempt up earlier: no supervisor will ever run it. */
-  | { by: 'server' }
-  /** A perl supervisor claimed it: "<pid> <start time>\n". */
-  | { by: 'supervisor'; pid: number; start: number }
-  /** Created, not yet written (a supervisor between its create and its write, or one that died there). */
-  | { by: 'unknown' }
-  /** Cannot be created nor read (the state directory is gone, ...). */
-  | { by: 'error' };
-
-const SERVER_CLAIM = 'server\n';
-
-/** The claim file as it is, without creating it; undefined when there is none. */
-export function readClaim(stateDir: string): Exclude<Claim, { by: 'us' }> | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(stateDir, CLAIM_FILE), 'latin1');
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : { by: 'error' };
-  }
-  if (text === SERVER_CLAIM) return { by: 'server' };
-  const m = /^(\d+) (\d+)\n$/.exec(text);
-  if (m && isSafePid(Number(m[1]))) return { by: 'supervisor', pid: Number(m[1]), start: Number(m[2]) };
-  return { by: 'unknown' };
-}
-
 /**
- * Give up a dispatched attempt that shows no supervisor: create its claim file exclusively, as a
- * perl supervisor does before it forks the command. Whoever creates it first wins: a supervisor
- * that comes later (its start request was still in the launcher's pipe) finds it and does not run
- * the command. When the file exists already, says who made it.
+ * Give up a dispatched attempt that shows no supervisor, by creating its work directory, as a perl
+ * supervisor does before it forks the command (mkdir is exclusive: whoever creates it first wins).
+ * A supervisor that comes later (its start request was still in the launcher's pipe when the
+ * server died, say) finds it and does not run the command. 'taken' when it exists already: a
+ * supervisor (or a shell supervisor's server, or an earlier give-up) made it.
  */
-export function claimAttempt(stateDir: string): Claim {
-  let fd: number;
-  try {
-    fd = fs.openSync(path.join(stateDir, CLAIM_FILE), 'wx');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return { by: 'error' };
-    return readClaim(stateDir) ?? { by: 'error' };
+export function claimAttempt(workDir: string): 'us' | 'taken' | 'error' {
+  for (let i = 0; i < 2; i++) {
+    try {
+      fs.mkdirSync(workDir);
+      return 'us';
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return 'taken';
+      if (code !== 'ENOENT' || i > 0) return 'error';
+      try {
+        fs.mkdirSync(path.dirname(workDir), { recursive: true }); // work/ was removed under us
+      } catch {
+        return 'error';
+      }
+    }
   }
-  try {
-    fs.writeSync(fd, SERVER_CLAIM);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return { by: 'us' };
+  return 'error';
 }
 
 /** A pid we may ever signal: never 0 or 1 (or negative), which `kill` would widen to whole groups. */
