@@ -12,6 +12,29 @@ export interface RunnableJob {
   resources: Resources;
   /** The reason currently stored on the job, so the plan only reports reasons that changed. */
   statusReason?: string;
+  /** Fair-share queues: higher runs first within its share (0..9999, default 0). */
+  schedulingPriority?: number;
+}
+
+/** One share identifier of a fair-share queue, as the scheduler sees it. */
+export interface ShareSnapshot {
+  shareIdentifier: string;
+  /** From the policy's shareDistribution (exact or prefix `*` match); 1 when not listed. Lower gets more. */
+  weightFactor: number;
+  /** vCPUs its jobs hold now (STARTING/RUNNING) in this queue. */
+  runningVcpus: number;
+  /** Its recent use, in vCPUs averaged over the policy's decay window (decayed vCPU-seconds / window). */
+  recentVcpus: number;
+  /** Its RUNNABLE jobs: higher schedulingPriority first, then FIFO. */
+  runnable: RunnableJob[];
+}
+
+export interface FairShareSnapshot {
+  /** 0..99: (computeReservation/100)^activeShares of the queue's capacity is held for inactive shares. */
+  computeReservation: number;
+  /** Share identifiers with jobs SUBMITTED..RUNNING in the queue. */
+  activeShares: number;
+  shares: ShareSnapshot[];
 }
 
 export interface QueueSnapshot {
@@ -20,8 +43,10 @@ export interface QueueSnapshot {
   state: ResourceState;
   /** Compute environment names in ascending `order`. */
   computeEnvironments: string[];
-  /** RUNNABLE jobs of this queue in FIFO order (by seq), possibly only the first N. */
+  /** RUNNABLE jobs of this queue in FIFO order (by seq), possibly only the first N. Empty for fair-share queues. */
   runnable: RunnableJob[];
+  /** Present for a queue with a fair-share scheduling policy: its jobs come per share instead. */
+  fairShare?: FairShareSnapshot;
 }
 
 export interface ComputeEnvironmentSnapshot {

@@ -17,7 +17,7 @@
 // does not apply returns a typed refusal instead of throwing.
 
 import { shouldRetry } from './retry.js';
-import type { Attempt, Job, JobStatus } from './types.js';
+import type { Attempt, Job, JobStatus, StopCause } from './types.js';
 
 /** The mutable part of a job row. `null` clears an optional field. */
 export interface JobPatch {
@@ -30,6 +30,10 @@ export interface JobPatch {
   isCancelled?: boolean;
   isTerminated?: boolean;
   stopRequestedReason?: string | null;
+  stopCause?: StopCause | null;
+  unmetDependencies?: number;
+  hasDependents?: boolean;
+  runnableSince?: number | null;
 }
 
 /** A conditional update: applied only while the job is in one of `from` (optimistic, fenced). */

@@ -215,6 +215,54 @@ export interface Job {
   computeEnvironment?: string;
   isCancelled?: boolean;
   isTerminated?: boolean;
-  /** Set by TerminateJob on a STARTING/RUNNING job until its attempt stops; survives restarts. */
+  /** Set when the current attempt is being stopped (TerminateJob, timeout, Spot reclaim); survives restarts. */
   stopRequestedReason?: string;
+  /** Why the current attempt is being stopped; decides the job's reason and whether it may retry. */
+  stopCause?: StopCause;
+  /** Dependencies not yet SUCCEEDED; the job stays PENDING while above 0. */
+  unmetDependencies: number;
+  /** Some job depends on this one. */
+  hasDependents?: boolean;
+  /** When the job last became RUNNABLE (queue time-limit actions count from here). */
+  runnableSince?: number;
+  shareIdentifier?: string;
+  schedulingPriority: number;
+  /** Array children: the parent's id and this child's index. */
+  arrayParentId?: string;
+  arrayIndex?: number;
+  /** Array parents: the size, finished children so far, and the optional cap on running children. */
+  array?: ArrayState;
+}
+
+export type StopCause = 'TERMINATED' | 'TIMEOUT' | 'RECLAIMED';
+
+export interface ArrayState {
+  size: number;
+  succeeded: number;
+  failed: number;
+  summaryUpdatedAt?: number;
+  /** openbatch:maxConcurrency: at most this many children RUNNABLE/STARTING/RUNNING at once. */
+  maxConcurrency?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduling policies (fair share)
+
+export interface ShareAttributes {
+  shareIdentifier: string;
+  weightFactor?: number;
+}
+
+export interface FairsharePolicy {
+  shareDecaySeconds?: number;
+  computeReservation?: number;
+  shareDistribution?: ShareAttributes[];
+}
+
+export interface SchedulingPolicy {
+  name: string;
+  arn: string;
+  fairsharePolicy?: FairsharePolicy;
+  tags: Tags;
+  createdAt: number;
 }

@@ -6,6 +6,7 @@ import type { ServiceContext } from './context.js';
 import { JobDefinitionService } from './job-definitions.js';
 import { JobQueueService } from './job-queues.js';
 import { JobService } from './jobs.js';
+import { SchedulingPolicyService } from './scheduling-policies.js';
 import { TagService } from './tags.js';
 
 export class BatchService {
@@ -14,6 +15,7 @@ export class BatchService {
   readonly jobDefinitions: JobDefinitionService;
   readonly jobs: JobService;
   readonly tags: TagService;
+  readonly schedulingPolicies: SchedulingPolicyService;
 
   constructor(readonly ctx: ServiceContext) {
     this.computeEnvironments = new ComputeEnvironmentService(ctx);
@@ -21,6 +23,7 @@ export class BatchService {
     this.jobDefinitions = new JobDefinitionService(ctx);
     this.jobs = new JobService(ctx);
     this.tags = new TagService(ctx);
+    this.schedulingPolicies = new SchedulingPolicyService(ctx);
   }
 }
 

@@ -103,6 +103,8 @@ export class JobService {
       seq: nextSeq(),
       spec,
       attemptCount: 0,
+      unmetDependencies: 0,
+      schedulingPriority: 0,
     };
     const jobArn = arns.job(job.jobId);
     await writes.run(async (tx) => {

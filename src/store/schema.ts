@@ -46,7 +46,30 @@ export interface JobRow {
   stop_reason: string | null;
   array_parent_id: string | null;
   array_index: number | null;
-  spec: string; // JSON of the JobSpec, written once at submit
+  spec: string; // JSON of the JobSpec, written once at submit; '' for array children (they share the parent's)
+  unmet_dependencies: number;
+  has_dependents: number;
+  runnable_since: number | null;
+  stop_cause: string | null;
+  share_identifier: string | null;
+  scheduling_priority: number;
+  array_size: number | null;
+  array_succeeded: number;
+  array_failed: number;
+  array_summary_updated_at: number | null;
+  max_concurrency: number | null;
+}
+
+export interface JobDependencyRow {
+  job_id: string;
+  depends_on: string;
+}
+
+export interface SchedulingPolicyRow {
+  name: string;
+  arn: string;
+  created_at: number;
+  doc: string;
 }
 
 export interface AttemptRow {
@@ -76,4 +99,6 @@ export interface Schema {
   jobs: JobRow;
   attempts: AttemptRow;
   tags: TagRow;
+  job_dependencies: JobDependencyRow;
+  scheduling_policies: SchedulingPolicyRow;
 }

@@ -10,13 +10,16 @@ import type {
   JobDefinition,
   JobQueue,
   JobSpec,
+  ArrayState,
   JobStatus,
   Resources,
+  SchedulingPolicy,
+  StopCause,
   Tags,
 } from '../core/types.js';
 import { openDatabase, param, prepare, preparedQuery, type DatabaseConfig, type PreparedQuery, type SqlDatabase, type SqlRunner, type Statement } from './db.js';
 import type { AttemptRow, JobRow, Schema } from './schema.js';
-import type { AttemptPatch, JobListQuery, JobPatch, JobUpdate, Store, StoreTx } from './store.js';
+import type { AttemptPatch, DependencyEdge, JobListQuery, JobPatch, JobUpdate, Store, StoreTx } from './store.js';
 
 /** Rows per multi-row INSERT and ids per IN list: well under both backends' parameter limits. */
 const CHUNK = 500;
@@ -42,6 +45,7 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 // Row mapping
 
 function jobToRow(job: Job): JobRow {
+  const child = job.arrayParentId !== undefined;
   return {
     id: job.jobId,
     seq: job.seq,
@@ -61,13 +65,25 @@ function jobToRow(job: Job): JobRow {
     is_cancelled: job.isCancelled ? 1 : 0,
     is_terminated: job.isTerminated ? 1 : 0,
     stop_reason: job.stopRequestedReason ?? null,
-    array_parent_id: null,
-    array_index: null,
-    spec: JSON.stringify(job.spec),
+    array_parent_id: job.arrayParentId ?? null,
+    array_index: job.arrayIndex ?? null,
+    // Children share their parent's spec: a 10,000-child array stores it once.
+    spec: child ? '' : JSON.stringify(job.spec),
+    unmet_dependencies: job.unmetDependencies,
+    has_dependents: job.hasDependents ? 1 : 0,
+    runnable_since: job.runnableSince ?? null,
+    stop_cause: job.stopCause ?? null,
+    share_identifier: job.shareIdentifier ?? null,
+    scheduling_priority: job.schedulingPriority,
+    array_size: job.array?.size ?? null,
+    array_succeeded: job.array?.succeeded ?? 0,
+    array_failed: job.array?.failed ?? 0,
+    array_summary_updated_at: job.array?.summaryUpdatedAt ?? null,
+    max_concurrency: job.array?.maxConcurrency ?? null,
   };
 }
 
-function rowToJob(r: JobRow): Job {
+function rowToJob(r: JobRow, spec: JobSpec): Job {
   const job: Job = {
     jobId: r.id,
     jobName: r.name,
@@ -75,8 +91,10 @@ function rowToJob(r: JobRow): Job {
     status: r.status as JobStatus,
     createdAt: Number(r.created_at),
     seq: Number(r.seq),
-    spec: JSON.parse(r.spec) as JobSpec,
+    spec,
     attemptCount: r.attempt_count,
+    unmetDependencies: r.unmet_dependencies,
+    schedulingPriority: r.scheduling_priority,
   };
   if (r.status_reason != null) job.statusReason = r.status_reason;
   if (r.started_at != null) job.startedAt = Number(r.started_at);
@@ -85,6 +103,20 @@ function rowToJob(r: JobRow): Job {
   if (r.is_cancelled) job.isCancelled = true;
   if (r.is_terminated) job.isTerminated = true;
   if (r.stop_reason != null) job.stopRequestedReason = r.stop_reason;
+  if (r.stop_cause != null) job.stopCause = r.stop_cause as StopCause;
+  if (r.has_dependents) job.hasDependents = true;
+  if (r.runnable_since != null) job.runnableSince = Number(r.runnable_since);
+  if (r.share_identifier != null) job.shareIdentifier = r.share_identifier;
+  if (r.array_parent_id != null) {
+    job.arrayParentId = r.array_parent_id;
+    job.arrayIndex = r.array_index ?? 0;
+  }
+  if (r.array_size != null) {
+    const array: ArrayState = { size: r.array_size, succeeded: r.array_succeeded, failed: r.array_failed };
+    if (r.array_summary_updated_at != null) array.summaryUpdatedAt = Number(r.array_summary_updated_at);
+    if (r.max_concurrency != null) array.maxConcurrency = r.max_concurrency;
+    job.array = array;
+  }
   return job;
 }
 
@@ -98,10 +130,14 @@ const PATCH_COLUMNS: Record<keyof JobPatch, keyof JobRow> = {
   isCancelled: 'is_cancelled',
   isTerminated: 'is_terminated',
   stopRequestedReason: 'stop_reason',
+  stopCause: 'stop_cause',
+  unmetDependencies: 'unmet_dependencies',
+  hasDependents: 'has_dependents',
+  runnableSince: 'runnable_since',
 };
 
 function patchValue(key: keyof JobPatch, v: unknown): unknown {
-  if (key === 'isCancelled' || key === 'isTerminated') return v ? 1 : 0;
+  if (key === 'isCancelled' || key === 'isTerminated' || key === 'hasDependents') return v ? 1 : 0;
   return v ?? null;
 }
 
@@ -174,12 +210,46 @@ const selectJob = preparedQuery((qb) => qb.selectFrom('jobs').selectAll().where(
 // ---------------------------------------------------------------------------------------------
 
 /** Queries shared by the store and its transactions; `runner` decides where they execute. */
+/** State shared by the store and its transactions: compiled statements and parent specs. */
+interface Shared {
+  updates: Map<string, PreparedQuery>;
+  /** Array parents' specs, which their children share (bounded; parents are immutable). */
+  parentSpecs: Map<string, JobSpec>;
+}
+
+const PARENT_SPEC_CACHE = 2000;
+
 class SqlOps implements StoreTx {
+  private readonly updateCache: Map<string, PreparedQuery>;
   constructor(
     protected readonly db: SqlDatabase,
     protected readonly runner: SqlRunner,
-    private readonly updateCache: Map<string, PreparedQuery>,
-  ) {}
+    protected readonly shared: Shared,
+  ) {
+    this.updateCache = shared.updates;
+  }
+
+  /** Rows → jobs; children get their parent's spec (loaded once, then cached). */
+  private async hydrate(rows: JobRow[]): Promise<Job[]> {
+    const cache = this.shared.parentSpecs;
+    const missing = new Set<string>();
+    for (const r of rows) if (r.spec === '' && r.array_parent_id && !cache.has(r.array_parent_id)) missing.add(r.array_parent_id);
+    if (missing.size > 0) {
+      for (const part of chunks([...missing])) {
+        const parents = await this.all<{ id: string; spec: string }>(this.qb.selectFrom('jobs').select(['id', 'spec']).where('id', 'in', part));
+        for (const p of parents) {
+          if (cache.size >= PARENT_SPEC_CACHE) cache.delete(cache.keys().next().value!);
+          cache.set(p.id, JSON.parse(p.spec) as JobSpec);
+        }
+      }
+    }
+    return rows.map((r) => {
+      if (r.spec !== '') return rowToJob(r, JSON.parse(r.spec) as JobSpec);
+      const spec = cache.get(r.array_parent_id ?? '');
+      if (!spec) throw new Error(`array child ${r.id} has no parent ${r.array_parent_id}`);
+      return rowToJob(r, spec);
+    });
+  }
 
   protected get qb(): Kysely<Schema> {
     return this.db.qb;
@@ -334,7 +404,7 @@ class SqlOps implements StoreTx {
 
   async getJob(jobId: string): Promise<Job | undefined> {
     const rows = await this.runner.all<JobRow>(selectJob(this.db).bind({ id: jobId }));
-    return rows[0] ? rowToJob(rows[0]) : undefined;
+    return rows[0] ? (await this.hydrate(rows))[0] : undefined;
   }
 
   async getJobs(jobIds: readonly string[]): Promise<Job[]> {
@@ -345,7 +415,7 @@ class SqlOps implements StoreTx {
     const out: Job[] = [];
     for (const part of chunks([...new Set(jobIds)])) {
       const rows = await this.all<JobRow>(this.qb.selectFrom('jobs').selectAll().where('id', 'in', part));
-      for (const r of rows) out.push(rowToJob(r));
+      out.push(...(await this.hydrate(rows)));
     }
     return out;
   }
@@ -393,7 +463,7 @@ class SqlOps implements StoreTx {
     if (q.afterSeq !== undefined) query = query.where('seq', q.order === 'asc' ? '>' : '<', q.afterSeq);
     query = query.orderBy('seq', q.order).limit(q.limit);
     const rows = await this.all<JobRow>(query);
-    return rows.map(rowToJob);
+    return this.hydrate(rows);
   }
 
   async runnableHeads(jobQueue: string, limit: number): Promise<RunnableJob[]> {
@@ -421,7 +491,7 @@ class SqlOps implements StoreTx {
         .orderBy('seq')
         .limit(limit),
     );
-    return rows.map(rowToJob);
+    return this.hydrate(rows);
   }
 
   async activeUsage(): Promise<Map<string, Resources>> {
@@ -501,21 +571,245 @@ class SqlOps implements StoreTx {
     for (const k of keys) values[k] = patch[k] ?? null;
     await this.runner.run(q.bind(values));
   }
+
+  // ----- dependencies
+
+  async insertDependencies(edges: readonly DependencyEdge[]): Promise<void> {
+    for (const part of chunks(edges)) {
+      if (part.length === 0) continue;
+      await this.run(this.qb.insertInto('job_dependencies').values(part.map((e) => ({ job_id: e.jobId, depends_on: e.dependsOn }))));
+      const targets = [...new Set(part.map((e) => e.dependsOn))];
+      await this.run(this.qb.updateTable('jobs').set({ has_dependents: 1 }).where('id', 'in', targets));
+    }
+  }
+
+  async dependentsOf(jobIds: readonly string[]): Promise<DependencyEdge[]> {
+    const out: DependencyEdge[] = [];
+    for (const part of chunks([...new Set(jobIds)])) {
+      if (part.length === 0) continue;
+      const rows = await this.all<{ job_id: string; depends_on: string }>(
+        this.qb.selectFrom('job_dependencies').selectAll().where('depends_on', 'in', part),
+      );
+      for (const r of rows) out.push({ jobId: r.job_id, dependsOn: r.depends_on });
+    }
+    return out;
+  }
+
+  async dependenciesOf(jobId: string): Promise<string[]> {
+    const rows = await this.all<{ depends_on: string }>(
+      this.qb.selectFrom('job_dependencies').select('depends_on').where('job_id', '=', jobId).orderBy('depends_on'),
+    );
+    return rows.map((r) => r.depends_on);
+  }
+
+  async decrementUnmetDependencies(counts: ReadonlyMap<string, number>) {
+    const out: { jobId: string; unmetDependencies: number; status: JobStatus }[] = [];
+    for (const [jobId, n] of counts) {
+      const rows = await this.all<{ id: string; unmet_dependencies: number; status: string }>(
+        this.qb
+          .updateTable('jobs')
+          .set((eb) => ({ unmet_dependencies: eb('unmet_dependencies', '-', n) }))
+          .where('id', '=', jobId)
+          .returning(['id', 'unmet_dependencies', 'status']),
+      );
+      for (const r of rows) out.push({ jobId: r.id, unmetDependencies: r.unmet_dependencies, status: r.status as JobStatus });
+    }
+    return out;
+  }
+
+  // ----- arrays
+
+  async releaseArrayChildren(parentId: string, now: number, limit?: number): Promise<number> {
+    let pick = this.qb
+      .selectFrom('jobs')
+      .select('id')
+      .where('array_parent_id', '=', parentId)
+      .where('status', '=', 'PENDING')
+      .where('unmet_dependencies', '=', 0)
+      .orderBy('array_index');
+    if (limit !== undefined) pick = pick.limit(limit);
+    return this.run(
+      this.qb
+        .updateTable('jobs')
+        .set({ status: 'RUNNABLE', status_reason: null, runnable_since: now })
+        .where('id', 'in', pick),
+    );
+  }
+
+  async updateArrayChildren(parentId: string, from: readonly JobStatus[], set: JobPatch): Promise<number> {
+    const values: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(set) as [keyof JobPatch, unknown][]) {
+      if (v !== undefined) values[PATCH_COLUMNS[k]] = patchValue(k, v);
+    }
+    return this.run(
+      this.qb
+        .updateTable('jobs')
+        .set(values)
+        .where('array_parent_id', '=', parentId)
+        .where('status', 'in', [...from]),
+    );
+  }
+
+  async addArrayProgress(parentId: string, succeeded: number, failed: number, now: number): Promise<ArrayState | undefined> {
+    const rows = await this.all<Pick<JobRow, 'array_size' | 'array_succeeded' | 'array_failed' | 'array_summary_updated_at' | 'max_concurrency'>>(
+      this.qb
+        .updateTable('jobs')
+        .set((eb) => ({
+          array_succeeded: eb('array_succeeded', '+', succeeded),
+          array_failed: eb('array_failed', '+', failed),
+          array_summary_updated_at: now,
+        }))
+        .where('id', '=', parentId)
+        .returning(['array_size', 'array_succeeded', 'array_failed', 'array_summary_updated_at', 'max_concurrency']),
+    );
+    const r = rows[0];
+    if (!r || r.array_size == null) return undefined;
+    const a: ArrayState = { size: r.array_size, succeeded: r.array_succeeded, failed: r.array_failed };
+    if (r.array_summary_updated_at != null) a.summaryUpdatedAt = Number(r.array_summary_updated_at);
+    if (r.max_concurrency != null) a.maxConcurrency = r.max_concurrency;
+    return a;
+  }
+
+  async arrayChildren(parentId: string, statuses: readonly JobStatus[], limit: number): Promise<Job[]> {
+    const rows = await this.all<JobRow>(
+      this.qb
+        .selectFrom('jobs')
+        .selectAll()
+        .where('array_parent_id', '=', parentId)
+        .where('status', 'in', [...statuses])
+        .orderBy('array_index')
+        .limit(limit),
+    );
+    return this.hydrate(rows);
+  }
+
+  async countArrayChildren(parentId: string, statuses: readonly JobStatus[]): Promise<number> {
+    const rows = await this.all<{ n: number }>(
+      this.qb
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('array_parent_id', '=', parentId)
+        .where('status', 'in', [...statuses]),
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async arrayStatusCounts(parentIds: readonly string[]): Promise<Map<string, Partial<Record<JobStatus, number>>>> {
+    const out = new Map<string, Partial<Record<JobStatus, number>>>();
+    for (const part of chunks([...new Set(parentIds)])) {
+      if (part.length === 0) continue;
+      const rows = await this.all<{ parent: string; status: string; n: number }>(
+        this.qb
+          .selectFrom('jobs')
+          .select((eb) => ['array_parent_id as parent', 'status', eb.fn.countAll<number>().as('n')])
+          .where('array_parent_id', 'in', part)
+          .groupBy(['array_parent_id', 'status']),
+      );
+      for (const r of rows) {
+        let m = out.get(r.parent);
+        if (!m) out.set(r.parent, (m = {}));
+        m[r.status as JobStatus] = Number(r.n);
+      }
+    }
+    return out;
+  }
+
+  // ----- fair share
+
+  async runnableShares(jobQueue: string): Promise<string[]> {
+    // Distinct values by repeated index seeks (a loose index scan): one seek per share, however
+    // many RUNNABLE jobs each has.
+    const out: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      let q = this.qb
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.min<string>('share_identifier').as('s'))
+        .where('queue', '=', jobQueue)
+        .where('status', '=', 'RUNNABLE')
+        .where('share_identifier', 'is not', null);
+      if (after !== undefined) q = q.where('share_identifier', '>', after);
+      const rows = await this.all<{ s: string | null }>(q);
+      const next = rows[0]?.s;
+      if (next == null) return out;
+      out.push(next);
+      after = next;
+    }
+  }
+
+  async runnableHeadsForShare(jobQueue: string, shareIdentifier: string, limit: number): Promise<RunnableJob[]> {
+    const rows = await this.all<Pick<JobRow, 'id' | 'seq' | 'vcpus' | 'memory' | 'gpus' | 'status_reason' | 'scheduling_priority'>>(
+      this.qb
+        .selectFrom('jobs')
+        .select(['id', 'seq', 'vcpus', 'memory', 'gpus', 'status_reason', 'scheduling_priority'])
+        .where('queue', '=', jobQueue)
+        .where('status', '=', 'RUNNABLE')
+        .where('share_identifier', '=', shareIdentifier)
+        .orderBy('scheduling_priority', 'desc')
+        .orderBy('seq', 'asc')
+        .limit(limit),
+    );
+    return rows.map((r) => {
+      const j: RunnableJob = {
+        jobId: r.id,
+        seq: Number(r.seq),
+        resources: { vcpus: Number(r.vcpus), memory: Number(r.memory), gpus: Number(r.gpus) },
+        schedulingPriority: r.scheduling_priority,
+      };
+      if (r.status_reason != null) j.statusReason = r.status_reason;
+      return j;
+    });
+  }
+
+  async activeShareUsage(): Promise<{ jobQueue: string; shareIdentifier: string; vcpus: number }[]> {
+    const rows = await this.all<{ queue: string; share: string; vcpus: number }>(
+      this.qb
+        .selectFrom('jobs')
+        .select((eb) => ['queue', 'share_identifier as share', eb.fn.sum<number>('vcpus').as('vcpus')])
+        .where('status', 'in', ['STARTING', 'RUNNING'])
+        .where('share_identifier', 'is not', null)
+        .groupBy(['queue', 'share_identifier']),
+    );
+    return rows.map((r) => ({ jobQueue: r.queue, shareIdentifier: r.share, vcpus: Number(r.vcpus) }));
+  }
+
+  async loadSchedulingPolicies(): Promise<SchedulingPolicy[]> {
+    const rows = await this.all<{ arn: string; doc: string }>(
+      this.qb.selectFrom('scheduling_policies').select(['arn', 'doc']).orderBy('created_at').orderBy('name'),
+    );
+    const tags = await this.getTagsMany(rows.map((r) => r.arn));
+    return rows.map((r) => ({ ...JSON.parse(r.doc), tags: tags.get(r.arn) ?? {} }));
+  }
+
+  async insertSchedulingPolicy(policy: SchedulingPolicy): Promise<void> {
+    await this.run(
+      this.qb
+        .insertInto('scheduling_policies')
+        .values({ name: policy.name, arn: policy.arn, created_at: policy.createdAt, doc: docWithoutTags(policy) }),
+    );
+    await this.putTags(policy.arn, policy.tags);
+  }
+
+  async updateSchedulingPolicy(policy: SchedulingPolicy): Promise<void> {
+    await this.run(this.qb.updateTable('scheduling_policies').set({ doc: docWithoutTags(policy) }).where('name', '=', policy.name));
+  }
+
+  async deleteSchedulingPolicy(name: string): Promise<void> {
+    await this.run(this.qb.deleteFrom('scheduling_policies').where('name', '=', name));
+  }
+
 }
 
 class SqlStore extends SqlOps implements Store {
   readonly dialect: 'sqlite' | 'postgres';
-  private readonly cache: Map<string, PreparedQuery>;
 
   constructor(db: SqlDatabase) {
-    const cache = new Map<string, PreparedQuery>();
-    super(db, db, cache);
-    this.cache = cache;
+    super(db, db, { updates: new Map(), parentSpecs: new Map() });
     this.dialect = db.dialect;
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.db.transaction((runner) => fn(new SqlOps(this.db, runner, this.cache)));
+    return this.db.transaction((runner) => fn(new SqlOps(this.db, runner, this.shared)));
   }
 
   close(): Promise<void> {

@@ -3,6 +3,7 @@
 
 import type { RunnableJob } from '../core/scheduler.js';
 import type {
+  ArrayState,
   Attempt,
   ComputeEnvironment,
   Job,
@@ -10,11 +11,12 @@ import type {
   JobQueue,
   JobStatus,
   Resources,
+  SchedulingPolicy,
   Tags,
 } from '../core/types.js';
 
 export type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
-import type { AttemptPatch, JobUpdate } from '../core/transitions.js';
+import type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
 
 export interface JobListQuery {
   /** Exactly one of jobQueue / arrayParentId scopes the listing. */
@@ -59,6 +61,33 @@ export interface StoreReader {
   /** How many jobs of the queue are in these statuses (any, if undefined). */
   countJobs(jobQueue: string, statuses?: readonly JobStatus[]): Promise<number>;
   maxSeq(): Promise<number>;
+
+  // ----- dependencies
+  /** Edges whose `dependsOn` is one of these jobs. */
+  dependentsOf(jobIds: readonly string[]): Promise<DependencyEdge[]>;
+  /** The jobs this job depends on. */
+  dependenciesOf(jobId: string): Promise<string[]>;
+
+  // ----- arrays
+  /** Children of an array in these statuses, lowest index first. */
+  arrayChildren(parentId: string, statuses: readonly JobStatus[], limit: number): Promise<Job[]>;
+  countArrayChildren(parentId: string, statuses: readonly JobStatus[]): Promise<number>;
+  /** Children per status, for the parents' statusSummary. */
+  arrayStatusCounts(parentIds: readonly string[]): Promise<Map<string, Partial<Record<JobStatus, number>>>>;
+
+  // ----- fair share
+  /** Share identifiers with RUNNABLE jobs in the queue. */
+  runnableShares(jobQueue: string): Promise<string[]>;
+  /** The first RUNNABLE jobs of one share: higher schedulingPriority first, then FIFO. */
+  runnableHeadsForShare(jobQueue: string, shareIdentifier: string, limit: number): Promise<RunnableJob[]>;
+  /** vCPUs held by STARTING/RUNNING jobs per queue and share identifier. */
+  activeShareUsage(): Promise<{ jobQueue: string; shareIdentifier: string; vcpus: number }[]>;
+  loadSchedulingPolicies(): Promise<SchedulingPolicy[]>;
+}
+
+export interface DependencyEdge {
+  jobId: string;
+  dependsOn: string;
 }
 
 export interface StoreWriter {
@@ -79,6 +108,20 @@ export interface StoreWriter {
   updateJob(update: JobUpdate): Promise<boolean>;
   insertAttempt(attempt: Attempt): Promise<void>;
   updateAttempt(jobId: string, attempt: number, patch: AttemptPatch): Promise<void>;
+
+  insertDependencies(edges: readonly DependencyEdge[]): Promise<void>;
+  /** Lowers each job's unmet-dependency count by the given amount; returns the jobs' new state. */
+  decrementUnmetDependencies(counts: ReadonlyMap<string, number>): Promise<{ jobId: string; unmetDependencies: number; status: JobStatus }[]>;
+  /** Moves an array's PENDING children with no unmet dependencies to RUNNABLE, lowest index first. */
+  releaseArrayChildren(parentId: string, now: number, limit?: number): Promise<number>;
+  /** The same update on every child of the array in one of `from` states; returns how many changed. */
+  updateArrayChildren(parentId: string, from: readonly JobStatus[], set: JobPatch): Promise<number>;
+  /** Adds finished children to the parent's counters; returns the parent's new counters. */
+  addArrayProgress(parentId: string, succeeded: number, failed: number, now: number): Promise<ArrayState | undefined>;
+
+  insertSchedulingPolicy(policy: SchedulingPolicy): Promise<void>;
+  updateSchedulingPolicy(policy: SchedulingPolicy): Promise<void>;
+  deleteSchedulingPolicy(name: string): Promise<void>;
 }
 
 export interface StoreTx extends StoreReader, StoreWriter {}

@@ -26,6 +26,8 @@ function job(status: JobStatus, over: Partial<Job> = {}, retryStrategy?: RetrySt
     createdAt: 1,
     seq: 1,
     attemptCount: status === 'STARTING' || status === 'RUNNING' ? 1 : 0,
+    unmetDependencies: 0,
+    schedulingPriority: 0,
     spec: {
       jobDefinitionArn: 'arn',
       jobDefinitionName: 'd',

@@ -25,6 +25,8 @@ export function makeJob(over: Partial<Job> & { id?: string } = {}): Job {
     createdAt: over.createdAt ?? 1_700_000_000_000 + seq,
     seq: over.seq ?? seq,
     attemptCount: over.attemptCount ?? 0,
+    unmetDependencies: over.unmetDependencies ?? 0,
+    schedulingPriority: over.schedulingPriority ?? 0,
     spec: over.spec ?? {
       jobDefinitionArn: 'arn:aws:batch:us-east-1:000000000000:job-definition/def:1',
       jobDefinitionName: 'def',

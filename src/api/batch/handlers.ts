@@ -1,7 +1,6 @@
 // Batch operation name → service call → response shape. Inputs arrive validated (validate.ts).
 
 import type { Arns } from '../../core/arn.js';
-import { clientError } from '../../core/errors.js';
 import type { BatchService } from '../../service/index.js';
 import type { CreateComputeEnvironmentInput, UpdateComputeEnvironmentInput } from '../../service/compute-environments.js';
 import type { RegisterJobDefinitionInput } from '../../service/job-definitions.js';
@@ -13,18 +12,13 @@ import {
   presentJobDetail,
   presentJobQueue,
   presentJobSummary,
+  presentSchedulingPolicy,
 } from './present.js';
 
 // Inputs are validated against the model before a handler runs; handlers take them as such.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Input = any;
 export type Handler = (input: Input) => Promise<unknown>;
-
-function notYet(what: string): Handler {
-  return async () => {
-    throw clientError(`${what} is not supported by this OpenBatch version yet`);
-  };
-}
 
 export function batchHandlers(service: BatchService, arns: Arns): Record<string, Handler> {
   const { computeEnvironments, jobQueues, jobDefinitions, jobs, tags, ctx } = service;
@@ -91,11 +85,14 @@ export function batchHandlers(service: BatchService, arns: Arns): Record<string,
     UntagResource: (i) => tags.untag(i),
     ListTagsForResource: (i) => tags.list(i),
 
-    // ----- scheduling policies (fair share): none can exist yet
-    CreateSchedulingPolicy: notYet('CreateSchedulingPolicy (fair-share scheduling)'),
-    UpdateSchedulingPolicy: notYet('UpdateSchedulingPolicy (fair-share scheduling)'),
-    DeleteSchedulingPolicy: notYet('DeleteSchedulingPolicy (fair-share scheduling)'),
-    DescribeSchedulingPolicies: async () => ({ schedulingPolicies: [] }),
-    ListSchedulingPolicies: async () => ({ schedulingPolicies: [] }),
+    // ----- scheduling policies (fair share)
+    CreateSchedulingPolicy: (i) => service.schedulingPolicies.create(i),
+    UpdateSchedulingPolicy: (i) => service.schedulingPolicies.update(i),
+    DeleteSchedulingPolicy: (i) => service.schedulingPolicies.delete(i),
+    DescribeSchedulingPolicies: async (i) => ({ schedulingPolicies: service.schedulingPolicies.describe(i).map(presentSchedulingPolicy) }),
+    ListSchedulingPolicies: async (i) => {
+      const { page, nextToken } = service.schedulingPolicies.list(i);
+      return { schedulingPolicies: page.map((p) => ({ arn: p.arn })), ...(nextToken ? { nextToken } : {}) };
+    },
   };
 }

@@ -2,7 +2,7 @@
 // DescribeJobDefinitions, DescribeJobs, ListJobs). Absent optional fields are left out, never null.
 
 import type { Arns } from '../../core/arn.js';
-import type { Attempt, ComputeEnvironment, Job, JobDefinition, JobQueue, JobStatus } from '../../core/types.js';
+import type { Attempt, ComputeEnvironment, Job, JobDefinition, JobQueue, JobStatus, SchedulingPolicy } from '../../core/types.js';
 import { JOB_STATUSES } from '../../core/types.js';
 import type { JobView } from '../../service/jobs.js';
 
@@ -142,6 +142,13 @@ export function presentJobSummary(job: Job, arns: Arns, exit?: { exitCode?: numb
   o.jobDefinition = job.spec.jobDefinitionArn;
   if (job.isCancelled) o.isCancelled = true;
   if (job.isTerminated) o.isTerminated = true;
+  return o;
+}
+
+export function presentSchedulingPolicy(p: SchedulingPolicy): Json {
+  const o: Json = { name: p.name, arn: p.arn };
+  put(o, 'fairsharePolicy', p.fairsharePolicy);
+  o.tags = p.tags;
   return o;
 }
 

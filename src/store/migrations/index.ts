@@ -1,7 +1,9 @@
 // Numbered, forward-only migrations. Add a file NNNN_name.ts and list it here; never edit one
 // that has shipped.
 import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_job_model.js';
 
 export const migrations = {
   '0001_initial': m0001,
+  '0002_job_model': m0002,
 };
