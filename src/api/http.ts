@@ -156,5 +156,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.header('content-type', 'text/plain; charset=utf-8').send(fs.createReadStream(file));
   });
 
+  /**
+   * Fault injection: Spot reclaims the host of a running job on a SPOT/FARGATE_SPOT compute
+   * environment. Its attempt fails with `Host EC2 (instance i-...) terminated.` and retries per
+   * its retry strategy.
+   */
+  app.post('/openbatch/v1/jobs/:jobId/reclaim', async (request, reply) => {
+    const { jobId } = request.params as { jobId: string };
+    const out = await deps.service.jobs.reclaim(jobId);
+    return reply.header('content-type', 'application/json').send(JSON.stringify(out));
+  });
+
   return app;
 }

@@ -94,17 +94,108 @@ export const STOPPABLE: readonly JobStatus[] = ['STARTING', 'RUNNING'];
 // ---------------------------------------------------------------------------------------------
 
 /**
- * SUBMITTED → RUNNABLE (through PENDING). A job without unmet dependencies passes PENDING in the
- * same step, as AWS evaluates it.
+ * SUBMITTED → PENDING, and on to RUNNABLE in the same step when nothing holds the job back, as
+ * AWS evaluates it. An array parent stays PENDING (its children run); a job with unmet
+ * dependencies stays PENDING until they succeed (see releaseJob).
  */
 export function evaluateSubmitted(job: Job, now: number): Outcome {
   if (job.status !== 'SUBMITTED') return refuse(job);
+  if (job.array !== undefined || job.unmetDependencies > 0) {
+    return {
+      update: { jobId: job.jobId, from: ['SUBMITTED'], set: { status: 'PENDING', statusReason: null } },
+      changes: [{ jobId: job.jobId, status: 'PENDING', at: now }],
+    };
+  }
   return {
-    update: { jobId: job.jobId, from: ['SUBMITTED'], set: { status: 'RUNNABLE', statusReason: null } },
+    update: { jobId: job.jobId, from: ['SUBMITTED'], set: { status: 'RUNNABLE', statusReason: null, runnableSince: now } },
     changes: [
       { jobId: job.jobId, status: 'PENDING', at: now },
       { jobId: job.jobId, status: 'RUNNABLE', at: now },
     ],
+  };
+}
+
+/** PENDING → RUNNABLE: the job's dependencies all succeeded. (Array children are released in bulk, see releaseArrayChildren.) */
+export function releaseJob(job: Job, now: number): Outcome {
+  if (job.status !== 'PENDING' || job.unmetDependencies > 0 || job.array !== undefined) return refuse(job);
+  return {
+    update: { jobId: job.jobId, from: ['PENDING'], set: { status: 'RUNNABLE', statusReason: null, runnableSince: now } },
+    changes: [{ jobId: job.jobId, status: 'RUNNABLE', at: now }],
+  };
+}
+
+/** SUBMITTED|PENDING → FAILED: a job it depends on failed (AWS's reason; it cascades downstream). */
+export function failDependent(job: Job, now: number): Outcome {
+  if (job.status !== 'SUBMITTED' && job.status !== 'PENDING') return refuse(job);
+  return {
+    update: { jobId: job.jobId, from: ['SUBMITTED', 'PENDING'], set: { status: 'FAILED', statusReason: REASONS.dependentJobFailed, stoppedAt: now } },
+    changes: [{ jobId: job.jobId, status: 'FAILED', at: now }],
+  };
+}
+
+/**
+ * An array parent's children all finished: SUCCEEDED if every child did, else FAILED. A parent
+ * never runs itself; it stays PENDING while its children do.
+ */
+export function finishArray(parent: Job, now: number): Outcome {
+  const a = parent.array;
+  if (!a || (parent.status !== 'SUBMITTED' && parent.status !== 'PENDING') || a.succeeded + a.failed < a.size) return refuse(parent);
+  const failed = a.failed > 0;
+  const reason = parent.stopRequestedReason ?? (failed ? `${a.failed} of ${a.size} child jobs failed` : undefined);
+  const set: JobPatch = { status: failed ? 'FAILED' : 'SUCCEEDED', stoppedAt: now };
+  if (reason !== undefined) set.statusReason = reason;
+  return {
+    update: { jobId: parent.jobId, from: ['SUBMITTED', 'PENDING'], set },
+    changes: [{ jobId: parent.jobId, status: set.status!, at: now }],
+  };
+}
+
+/** The bulk form of a transition applied to every child of an array that is in `from`. */
+export interface ArrayChildrenUpdate {
+  parentId: string;
+  from: readonly JobStatus[];
+  set: JobPatch;
+}
+
+/** Children of an array whose dependencies failed: they fail the same way. */
+export function failArrayChildrenForDependency(parent: Job, now: number): ArrayChildrenUpdate {
+  return {
+    parentId: parent.jobId,
+    from: ['SUBMITTED', 'PENDING'],
+    set: { status: 'FAILED', statusReason: REASONS.dependentJobFailed, stoppedAt: now },
+  };
+}
+
+/** CancelJob/TerminateJob of an array parent: its children that have not started fail with the reason. */
+export function cancelArrayChildren(parent: Job, reason: string, now: number, kind: 'cancel' | 'terminate'): ArrayChildrenUpdate {
+  const set: JobPatch = { status: 'FAILED', statusReason: reason, stoppedAt: now };
+  if (kind === 'cancel') set.isCancelled = true;
+  else set.isTerminated = true;
+  return { parentId: parent.jobId, from: CANCELLABLE, set };
+}
+
+/**
+ * The parent of an array remembers a cancel/terminate (its reason becomes the parent's once the
+ * children are done); running children are stopped separately (terminate only).
+ */
+export function markArrayStopped(parent: Job, reason: string, kind: 'cancel' | 'terminate'): Outcome {
+  if (!parent.array || (parent.status !== 'SUBMITTED' && parent.status !== 'PENDING')) return refuse(parent);
+  const set: JobPatch = { stopRequestedReason: reason };
+  if (kind === 'cancel') set.isCancelled = true;
+  else set.isTerminated = true;
+  return { update: { jobId: parent.jobId, from: ['SUBMITTED', 'PENDING'], set }, changes: [] };
+}
+
+/**
+ * An attempt must stop for a reason of the platform's (timeout, Spot reclaim): recorded first so a
+ * crash cannot lose why, then the executor stops it.
+ */
+export function requestAttemptStop(job: Job, cause: Exclude<StopCause, 'TERMINATED'>, reason: string, attempt: number): Outcome {
+  if (!STOPPABLE.includes(job.status) || job.attemptCount !== attempt || job.stopCause !== undefined) return refuse(job);
+  return {
+    update: { jobId: job.jobId, from: STOPPABLE, set: { stopCause: cause, stopRequestedReason: reason } },
+    changes: [],
+    stopAttempt: attempt,
   };
 }
 
@@ -166,19 +257,25 @@ export interface AttemptExit {
  */
 export function finishAttempt(job: Job, exit: AttemptExit): Outcome {
   if ((job.status !== 'STARTING' && job.status !== 'RUNNING') || job.attemptCount !== exit.attempt) return refuse(job);
-  const terminated = job.stopRequestedReason !== undefined;
+  // Why the attempt ended: a stop the platform asked for first, then what the executor saw.
+  const cause: StopCause | undefined = job.stopCause ?? (job.stopRequestedReason !== undefined ? 'TERMINATED' : undefined);
+  const terminated = cause === 'TERMINATED';
+  const timedOut = cause === 'TIMEOUT' || exit.timedOut === true;
+  const hostLost = cause === 'RECLAIMED' || exit.lost === true;
   let attemptStatusReason: string;
-  if (terminated) attemptStatusReason = job.stopRequestedReason!;
-  else if (exit.timedOut) attemptStatusReason = REASONS.timeout;
+  if (terminated) attemptStatusReason = job.stopRequestedReason ?? 'Terminated';
+  else if (timedOut) attemptStatusReason = REASONS.timeout;
+  else if (cause === 'RECLAIMED') attemptStatusReason = job.stopRequestedReason ?? REASONS.hostTerminated(exit.host ?? 'local');
   else if (exit.lost) attemptStatusReason = REASONS.hostTerminated(exit.host ?? 'local');
   else if (exit.neverStarted) attemptStatusReason = REASONS.taskFailedToStart;
   else attemptStatusReason = REASONS.containerExited;
 
-  const succeeded = !terminated && !exit.timedOut && !exit.lost && !exit.neverStarted && exit.exitCode === 0;
+  const succeeded = !terminated && !timedOut && !hostLost && !exit.neverStarted && exit.exitCode === 0;
+  // Terminated and timed-out attempts are never retried (AWS); the retry strategy decides the rest.
   const retry =
     !succeeded &&
     !terminated &&
-    !exit.timedOut &&
+    !timedOut &&
     shouldRetry(job.spec.retryStrategy, exit.attempt, {
       exitCode: exit.exitCode,
       reason: exit.reason,
@@ -199,6 +296,12 @@ export function finishAttempt(job: Job, exit: AttemptExit): Outcome {
   set.status = next;
   if (next === 'RUNNABLE') {
     set.statusReason = null;
+    set.runnableSince = exit.at;
+    // The stop belonged to this attempt; the next one starts clean.
+    if (cause !== undefined) {
+      set.stopCause = null;
+      set.stopRequestedReason = null;
+    }
   } else {
     set.statusReason = attemptStatusReason;
     set.stoppedAt = exit.at;
@@ -248,7 +351,7 @@ export function terminateJob(job: Job, reason: string, now: number): Outcome {
   }
   if (STOPPABLE.includes(job.status)) {
     return {
-      update: { jobId: job.jobId, from: STOPPABLE, set: { stopRequestedReason: reason, isTerminated: true } },
+      update: { jobId: job.jobId, from: STOPPABLE, set: { stopRequestedReason: reason, stopCause: 'TERMINATED', isTerminated: true } },
       changes: [],
       stopAttempt: job.attemptCount,
     };

@@ -7,28 +7,35 @@
 // No polling: a cycle runs when something signals it (a submit, an exit that freed capacity, a
 // change to a queue or compute environment) and repeats only while it makes progress.
 
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Arns } from '../core/arn.js';
 import { addResources, subtractResources } from '../core/capacity.js';
-import { plan as makePlan, type QueueSnapshot, type SchedulerSnapshot } from '../core/scheduler.js';
+import { plan as makePlan, type Plan, type QueueSnapshot, type RunnableJob, type SchedulerSnapshot } from '../core/scheduler.js';
 import {
   applyPatch,
+  cancelJob,
   evaluateSubmitted,
   finishAttempt,
   isRefusal,
   moveToRunning,
   moveToStarting,
+  REASONS,
+  requestAttemptStop,
   type Outcome,
 } from '../core/transitions.js';
 import { ZERO_RESOURCES, type Attempt, type Job, type Resources } from '../core/types.js';
 import { attemptKey, type AttemptEvent, type AttemptSpec, type Executor } from '../executors/executor.js';
+import type { JobGraph } from '../service/job-graph.js';
 import type { Registry } from '../service/registry.js';
 import type { ServiceHooks } from '../service/context.js';
 import { logLocation } from '../core/log-location.js';
 import type { Store, StoreTx } from '../store/store.js';
+import { Deadlines } from './deadlines.js';
 import type { SecretStore } from './secrets.js';
 
 type JobSecret = { name: string; valueFrom: string };
+type TimeLimitAction = { reason: string; state: string; maxTimeSeconds: number; action: string };
 
 export interface Logger {
   info(obj: object | string, msg?: string): void;
@@ -45,6 +52,9 @@ export interface JobRuntimeDeps {
   now: () => number;
   newUuid: () => string;
   log: Logger;
+  graph: JobGraph;
+  /** Randomness for Spot interruptions (tests pass their own). */
+  random?: () => number;
   secrets?: SecretStore;
 }
 
@@ -52,6 +62,9 @@ export interface JobRuntimeDeps {
 const HEADS_PER_QUEUE = 256;
 /** Backoff after a failed cycle or flush (the store was unavailable, say). */
 const RETRY_DELAY_MS = 1000;
+/** Tag on a SPOT/FARGATE_SPOT compute environment: chance per attempt-hour that Spot reclaims an attempt. */
+export const SPOT_RATE_TAG = 'openbatch:spotInterruptionRate';
+const SPOT_SWEEP_MS = 5000;
 /** How often one attempt event may fail to apply before it is dropped. */
 const MAX_EVENT_TRIES = 5;
 
@@ -67,9 +80,21 @@ export class JobRuntime implements ServiceHooks {
   private readonly host = os.hostname();
   /** Last cycle's outcome, for "why is my job RUNNABLE" and metrics. */
   lastCycle = { at: 0, placed: 0, durationMs: 0 };
+  /** Attempt timeouts (attemptDurationSeconds), counted from each attempt's startedAt. */
+  private readonly timeouts: Deadlines<{ jobId: string; attempt: number }>;
+  /** When the next queue time-limit action comes due: a cycle then looks at the queues' heads. */
+  private readonly timeLimits: Deadlines<null>;
+  private spotTimer?: NodeJS.Timeout;
 
   constructor(private readonly deps: JobRuntimeDeps) {
     for (const ex of deps.executors.values()) ex.onEvent((e) => this.onAttemptEvent(e));
+    this.timeouts = new Deadlines(deps.now, (due) => void this.stopForPlatform(due, 'TIMEOUT'));
+    this.timeLimits = new Deadlines(deps.now, () => this.schedule());
+  }
+
+  /** Instance id reported for attempts on a compute environment: `i-` and 17 hex digits, stable per host and compute environment. */
+  instanceId(ce: string): string {
+    return 'i-' + createHash('sha256').update(`${this.host}/${ce}`).digest('hex').slice(0, 17);
   }
 
   usageOf(ce: string): Resources {
@@ -100,6 +125,69 @@ export class JobRuntime implements ServiceHooks {
     ex?.stop(attemptKey(job.jobId, attempt));
   }
 
+  /**
+   * The platform stops attempts: a timeout, or a Spot reclaim. The cause is committed first, so
+   * a crash cannot forget why; then the executors stop them. Returns the jobs it applied to.
+   */
+  async stopForPlatform(items: { jobId: string; attempt: number }[], cause: 'TIMEOUT' | 'RECLAIMED'): Promise<string[]> {
+    const stops: { job: Job; attempt: number }[] = [];
+    try {
+      await this.deps.store.transaction(async (tx) => {
+        stops.length = 0;
+        for (const job of await tx.getJobs(items.map((i) => i.jobId))) {
+          const item = items.find((i) => i.jobId === job.jobId)!;
+          const reason = cause === 'TIMEOUT' ? REASONS.timeout : REASONS.hostTerminated(this.instanceId(job.computeEnvironment ?? ''));
+          const outcome = requestAttemptStop(job, cause, reason, item.attempt);
+          if (await this.apply(tx, outcome)) stops.push({ job, attempt: item.attempt });
+        }
+      });
+    } catch (e) {
+      this.deps.log.error({ err: e, cause }, 'could not record an attempt stop; retrying');
+      if (cause === 'TIMEOUT') for (const i of items) this.timeouts.add(this.deps.now() + RETRY_DELAY_MS, i);
+      return [];
+    }
+    for (const s of stops) this.stopAttempt(s.job, s.attempt);
+    return stops.map((s) => s.job.jobId);
+  }
+
+  /** Spot reclaim of one running job (the fault-injection hook); false if it is not STARTING/RUNNING. */
+  async reclaim(jobId: string): Promise<boolean> {
+    const job = await this.deps.store.getJob(jobId);
+    if (!job || (job.status !== 'STARTING' && job.status !== 'RUNNING')) return false;
+    return (await this.stopForPlatform([{ jobId, attempt: job.attemptCount }], 'RECLAIMED')).length > 0;
+  }
+
+  /**
+   * Spot interruptions at a rate: compute environments tagged `openbatch:spotInterruptionRate`
+   * (the chance, per attempt-hour, that an attempt's host is reclaimed) lose attempts at random.
+   */
+  private async spotSweep(): Promise<void> {
+    const rates = new Map<string, number>();
+    for (const ce of this.deps.registry.computeEnvironments.values()) {
+      const type = ce.computeResources?.type;
+      const rate = Number(ce.tags[SPOT_RATE_TAG]);
+      if ((type === 'SPOT' || type === 'FARGATE_SPOT') && rate > 0) rates.set(ce.computeEnvironmentName, rate);
+    }
+    if (rates.size === 0) return;
+    const chance = (rate: number) => 1 - Math.exp((-rate * SPOT_SWEEP_MS) / 3_600_000);
+    let afterSeq = 0;
+    const doomed: { jobId: string; attempt: number }[] = [];
+    for (;;) {
+      const page = await this.deps.store.jobsByStatus(['RUNNING'], afterSeq, 1000);
+      for (const j of page) {
+        const rate = rates.get(j.computeEnvironment ?? '');
+        if (rate !== undefined && this.random() < chance(rate)) doomed.push({ jobId: j.jobId, attempt: j.attemptCount });
+      }
+      if (page.length < 1000) break;
+      afterSeq = page[page.length - 1].seq;
+    }
+    if (doomed.length > 0) await this.stopForPlatform(doomed, 'RECLAIMED');
+  }
+
+  private random(): number {
+    return (this.deps.random ?? Math.random)();
+  }
+
   // ----- startup
 
   /**
@@ -123,6 +211,7 @@ export class JobRuntime implements ServiceHooks {
       const page = await store.jobsByStatus(['STARTING', 'RUNNING'], afterSeq, 1000);
       const byExecutor = new Map<Executor, { job: Job; spec: AttemptSpec }[]>();
       for (const job of page) {
+        this.armTimeout(job);
         const attempt = await store.getAttempt(job.jobId, job.attemptCount);
         const ex = this.executorFor(job.computeEnvironment);
         if (!attempt || !ex) {
@@ -147,7 +236,7 @@ export class JobRuntime implements ServiceHooks {
               if (item.job.status === 'STARTING') {
                 this.onAttemptEvent({ type: 'running', key: o.key, jobId: item.job.jobId, attempt: item.spec.attempt, at: o.startedAt ?? this.deps.now() });
               }
-              if (item.job.stopRequestedReason !== undefined) ex.stop(o.key);
+              if (item.job.stopCause !== undefined || item.job.stopRequestedReason !== undefined) ex.stop(o.key);
               break;
             case 'not-started':
               counts.restarted++;
@@ -169,12 +258,24 @@ export class JobRuntime implements ServiceHooks {
       if (page.length < 1000) break;
       afterSeq = page[page.length - 1].seq;
     }
+    this.spotTimer = setInterval(() => void this.spotSweep().catch((e) => this.deps.log.error({ err: e }, 'Spot sweep failed')), SPOT_SWEEP_MS);
+    this.spotTimer.unref();
     this.schedule();
     return counts;
   }
 
+  /** A RUNNING attempt with a timeout gets its deadline (from its startedAt, as AWS counts). */
+  private armTimeout(job: Job): void {
+    const secs = job.spec.timeout?.attemptDurationSeconds;
+    if (secs === undefined || job.status !== 'RUNNING' || job.startedAt === undefined || job.stopCause !== undefined) return;
+    this.timeouts.add(job.startedAt + secs * 1000, { jobId: job.jobId, attempt: job.attemptCount });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.timeouts.close();
+    this.timeLimits.close();
+    if (this.spotTimer) clearInterval(this.spotTimer);
     // Let an in-flight cycle or flush finish its transaction.
     for (let i = 0; i < 200 && (this.cycleState === 'running' || this.flushState === 'running'); i++) {
       await new Promise((r) => setTimeout(r, 10));
@@ -219,10 +320,14 @@ export class JobRuntime implements ServiceHooks {
     try {
       await store.transaction(async (tx) => {
         dispatch = [];
-        // 1. SUBMITTED → RUNNABLE
+        // 1. SUBMITTED → PENDING / RUNNABLE; an array parent releases its children.
         if (submitted.length > 0) {
           const t = now();
-          for (const job of await tx.getJobs(submitted)) await this.apply(tx, evaluateSubmitted(job, t));
+          for (const job of await tx.getJobs(submitted)) {
+            const outcome = evaluateSubmitted(job, t);
+            if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) continue;
+            if (job.array) await this.deps.graph.topUpArray(tx, applyPatch(job, outcome.update.set));
+          }
         }
         // 2. snapshot
         const queues: QueueSnapshot[] = [];
@@ -280,6 +385,8 @@ export class JobRuntime implements ServiceHooks {
           await tx.updateJob({ jobId: u.jobId, from: ['RUNNABLE'], set: { statusReason: u.reason } });
         }
         keepGoing = queues.some((q) => q.runnable.length === HEADS_PER_QUEUE && placedQueues.has(q.name));
+        // 4b. Queue time-limit actions on jobs stuck at the head of their queue.
+        if (await this.applyTimeLimits(tx, queues, plan, placedJobs)) keepGoing = true;
       });
     } catch (e) {
       this.submitted = submitted.concat(this.submitted);
@@ -304,6 +411,40 @@ export class JobRuntime implements ServiceHooks {
     }
     if (resolved) Object.assign(spec.environment, resolved.environment);
     ex.start(spec);
+  }
+
+  /**
+   * jobStateTimeLimitActions: the job at the head of a queue that has been RUNNABLE longer than
+   * maxTimeSeconds with a reason the action names is cancelled, as AWS does. Returns whether it
+   * cancelled one (the next head is then looked at in another cycle).
+   */
+  private async applyTimeLimits(tx: StoreTx, queues: QueueSnapshot[], plan: Plan, placed: Map<string, Job>): Promise<boolean> {
+    const now = this.deps.now();
+    let cancelled = false;
+    const reasons = new Map(plan.unplaced.map((u) => [u.jobId, u.reason]));
+    for (const qs of queues) {
+      const q = this.deps.registry.jobQueues.get(qs.name);
+      const actions = (q?.jobStateTimeLimitActions ?? []) as TimeLimitAction[];
+      if (actions.length === 0) continue;
+      const heads = qs.fairShare ? qs.fairShare.shares.flatMap((s) => s.runnable) : qs.runnable;
+      const head = heads.reduce<RunnableJob | undefined>((a, b) => (a === undefined || b.seq < a.seq ? b : a), undefined);
+      if (!head || placed.has(head.jobId)) continue;
+      const reason = reasons.get(head.jobId) ?? head.statusReason;
+      const action = actions.find((a) => a.state === 'RUNNABLE' && a.action === 'CANCEL' && reason?.startsWith(a.reason));
+      if (!action) continue;
+      const job = await tx.getJob(head.jobId);
+      if (!job || job.status !== 'RUNNABLE') continue;
+      const due = (job.runnableSince ?? job.createdAt) + action.maxTimeSeconds * 1000;
+      if (due > now) {
+        this.timeLimits.add(due, null);
+        continue;
+      }
+      const outcome = cancelJob(job, `Canceled by JobStateTimeLimit action due to reason: ${action.reason}`, now);
+      if (!(await this.apply(tx, outcome))) continue;
+      await this.deps.graph.settle(tx, [{ ...job, status: 'FAILED' }]);
+      cancelled = true;
+    }
+    return cancelled;
   }
 
   /** Applies a transition in the transaction; false if it was refused or fenced out. */
@@ -388,6 +529,7 @@ export class JobRuntime implements ServiceHooks {
     const released: { ce: string; resources: Resources; ex?: Executor; key: string }[] = [];
     await this.deps.store.transaction(async (tx) => {
       released.length = 0;
+      const finished: Job[] = [];
       const jobs = new Map((await tx.getJobs([...new Set(events.map((e) => e.jobId))])).map((j) => [j.jobId, j]));
       for (const e of events) {
         const job = jobs.get(e.jobId);
@@ -404,17 +546,22 @@ export class JobRuntime implements ServiceHooks {
                 reason: e.reason,
                 neverStarted: e.neverStarted,
                 lost: e.lost,
-                host: this.host,
+                host: this.instanceId(job.computeEnvironment ?? ''),
               });
         if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) {
           this.deps.log.debug({ event: e, status: job.status }, 'attempt event does not apply; ignored');
           continue;
         }
-        jobs.set(job.jobId, applyPatch(job, outcome.update.set));
+        const after = applyPatch(job, outcome.update.set);
+        jobs.set(job.jobId, after);
+        if (after.status === 'RUNNING') this.armTimeout(after);
         if (e.type === 'exited' && job.computeEnvironment) {
           released.push({ ce: job.computeEnvironment, resources: job.spec.resources, ex: this.executorFor(job.computeEnvironment), key: e.key });
         }
+        if (after.status === 'SUCCEEDED' || after.status === 'FAILED') finished.push(after);
       }
+      // Array parents, dependents, capped arrays: what follows from these jobs finishing.
+      if (finished.length > 0) await this.deps.graph.settle(tx, finished);
     });
     for (const e of events) this.eventFailures.delete(e);
     for (const r of released) {
@@ -440,6 +587,10 @@ export class JobRuntime implements ServiceHooks {
     environment.AWS_BATCH_JOB_ATTEMPT = String(attempt.attempt);
     environment.AWS_BATCH_CE_NAME = attempt.computeEnvironment;
     environment.AWS_BATCH_JQ_NAME = job.jobQueue;
+    if (job.arrayIndex !== undefined) {
+      environment.AWS_BATCH_JOB_ARRAY_INDEX = String(job.arrayIndex);
+      environment.AWS_BATCH_JOB_ARRAY_SIZE = String(job.spec.arrayProperties?.size ?? '');
+    }
     const { logGroupName } = logLocation(job, attempt.taskId);
     const spec: AttemptSpec = {
       key: attemptKey(job.jobId, attempt.attempt),

@@ -15,6 +15,7 @@ import type { Executor } from '../executors/executor.js';
 import { LocalExecutor } from '../executors/local/local-executor.js';
 import { BatchService } from '../service/index.js';
 import { makeLock, type ServiceContext } from '../service/context.js';
+import { JobGraph } from '../service/job-graph.js';
 import { Registry } from '../service/registry.js';
 import { WriteBatcher } from '../service/write-batcher.js';
 import { openStore } from '../store/sql-store.js';
@@ -100,6 +101,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
 
   const executors = new Map<string, Executor>([['local', new LocalExecutor({ dataDir, stopGraceMs: config.stopGraceMs })]]);
   const log = pino({ level: config.logLevel, base: undefined });
+  const graph = new JobGraph(Date.now);
   const runtime = new JobRuntime({
     store,
     registry,
@@ -108,10 +110,16 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     now: Date.now,
     newUuid: randomUUID,
     log,
+    graph,
     secrets: SecretStore.inDataDir(dataDir),
   });
 
   let seq = await store.maxSeq();
+  const nextSeq = (count = 1) => {
+    const first = seq + 1;
+    seq += count;
+    return first;
+  };
   const ctx: ServiceContext = {
     store,
     registry,
@@ -120,7 +128,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     now: Date.now,
     newJobId: randomUUID,
     newUuid: randomUUID,
-    nextSeq: () => ++seq,
+    nextSeq,
+    graph,
     writes: new WriteBatcher(store),
     metadataLock: makeLock(),
     hooks: runtime,

@@ -3,8 +3,9 @@
 import type { Arns } from '../core/arn.js';
 import type { HostResources } from '../core/capacity.js';
 import { clientError } from '../core/errors.js';
-import type { Job } from '../core/types.js';
+import type { Job, Resources } from '../core/types.js';
 import type { Store } from '../store/store.js';
+import type { JobGraph } from './job-graph.js';
 import type { Registry } from './registry.js';
 import type { WriteBatcher } from './write-batcher.js';
 
@@ -16,6 +17,10 @@ export interface ServiceHooks {
   schedule(): void;
   /** A STARTING/RUNNING job's attempt must be stopped (TerminateJob); already committed. */
   stopAttempt(job: Job, attempt: number): void;
+  /** vCPUs, memory and GPUs held now on a compute environment (for desiredvCpus). */
+  usageOf(computeEnvironment: string): Resources;
+  /** Spot reclaims a running job's host (fault injection); false if the job is not STARTING/RUNNING. */
+  reclaim(jobId: string): Promise<boolean>;
 }
 
 export interface ServiceContext {
@@ -26,8 +31,10 @@ export interface ServiceContext {
   now: () => number;
   newJobId: () => string;
   newUuid: () => string;
-  /** The next submission sequence number (FIFO order); OpenBatch is the store's only writer. */
-  nextSeq: () => number;
+  /** Reserves `count` consecutive submission sequence numbers (FIFO order) and returns the first. OpenBatch is the store's only writer. */
+  nextSeq: (count?: number) => number;
+  /** What follows from jobs finishing: array progress, dependents (shared with the job runtime). */
+  graph: JobGraph;
   writes: WriteBatcher;
   /** Serialises metadata changes (check-then-write on the registry). */
   metadataLock: <T>(fn: () => Promise<T>) => Promise<T>;

@@ -19,9 +19,9 @@ export class BatchService {
 
   constructor(readonly ctx: ServiceContext) {
     this.computeEnvironments = new ComputeEnvironmentService(ctx);
-    this.jobQueues = new JobQueueService(ctx);
-    this.jobDefinitions = new JobDefinitionService(ctx);
     this.jobs = new JobService(ctx);
+    this.jobQueues = new JobQueueService(ctx, this.jobs);
+    this.jobDefinitions = new JobDefinitionService(ctx);
     this.tags = new TagService(ctx);
     this.schedulingPolicies = new SchedulingPolicyService(ctx);
   }

@@ -1,10 +1,10 @@
 // CreateJobQueue, DescribeJobQueues, UpdateJobQueue, DeleteJobQueue.
 
 import { clientError } from '../core/errors.js';
-import { isRefusal, terminateJob } from '../core/transitions.js';
 import type { ComputeEnvironmentOrder, JobQueue, Job, Tags } from '../core/types.js';
 import { isFargate } from './compute-environments.js';
 import { paginate, type ServiceContext } from './context.js';
+import type { JobService } from './jobs.js';
 
 export const MAX_JOB_QUEUES = 50;
 
@@ -35,7 +35,10 @@ const UNSUPPORTED_QUEUE_FIELDS = ['serviceEnvironmentOrder', 'jobQueueType'];
 export const QUEUE_DELETED_REASON = 'Job queue was deleted';
 
 export class JobQueueService {
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly jobs: JobService,
+  ) {}
 
   get(nameOrArn: string, field = 'jobQueue'): JobQueue {
     const q = this.ctx.registry.findJobQueue(nameOrArn);
@@ -161,13 +164,7 @@ export class JobQueueService {
             afterSeq,
             limit: 1000,
           });
-          for (const job of jobs) {
-            if (job.stopRequestedReason !== undefined) continue;
-            const t = terminateJob(job, QUEUE_DELETED_REASON, now());
-            if (isRefusal(t)) continue;
-            await tx.updateJob(t.update);
-            if (t.stopAttempt !== undefined) toStop.push({ job, attempt: t.stopAttempt });
-          }
+          for (const job of jobs) toStop.push(...(await this.jobs.stopInTransaction(tx, job, QUEUE_DELETED_REASON, 'terminate')));
           if (jobs.length < 1000) break;
           afterSeq = jobs[jobs.length - 1].seq;
         }

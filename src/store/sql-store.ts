@@ -438,7 +438,8 @@ class SqlOps implements StoreTx {
 
   async listJobs(q: JobListQuery): Promise<Job[]> {
     let query = this.qb.selectFrom('jobs').selectAll();
-    if (q.jobQueue !== undefined) query = query.where('queue', '=', q.jobQueue);
+    // A queue lists its jobs and array parents; children are listed through their parent.
+    if (q.jobQueue !== undefined) query = query.where('queue', '=', q.jobQueue).where('array_parent_id', 'is', null);
     if (q.arrayParentId !== undefined) query = query.where('array_parent_id', '=', q.arrayParentId);
     if (q.statuses !== undefined) {
       query = q.statuses.length === 1 ? query.where('status', '=', q.statuses[0]) : query.where('status', 'in', [...q.statuses]);
@@ -461,7 +462,7 @@ class SqlOps implements StoreTx {
     if (q.createdBefore !== undefined) query = query.where('created_at', '<', q.createdBefore);
     if (q.createdAfter !== undefined) query = query.where('created_at', '>', q.createdAfter);
     if (q.afterSeq !== undefined) query = query.where('seq', q.order === 'asc' ? '>' : '<', q.afterSeq);
-    query = query.orderBy('seq', q.order).limit(q.limit);
+    query = query.orderBy(q.arrayParentId !== undefined ? 'array_index' : 'seq', q.order).limit(q.limit);
     const rows = await this.all<JobRow>(query);
     return this.hydrate(rows);
   }

@@ -151,7 +151,7 @@ describe('cancel and terminate', () => {
   });
   test('TerminateJob on a RUNNING job asks the executor to stop the current attempt and changes no status yet', () => {
     const t = ok(terminateJob(job('RUNNING', { attemptCount: 2 }), 'enough', 4));
-    assert.deepEqual(t.update.set, { stopRequestedReason: 'enough', isTerminated: true });
+    assert.deepEqual(t.update.set, { stopRequestedReason: 'enough', stopCause: 'TERMINATED', isTerminated: true });
     assert.equal(t.stopAttempt, 2);
     assert.deepEqual(t.changes, []);
   });

@@ -701,17 +701,18 @@ describe('SubmitJob rejected (ClientException, no job created)', () => {
     assert.deepEqual(out.jobSummaryList?.filter((s) => !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(s.jobName ?? '')), []);
   });
 
-  test('arrayProperties and dependsOn are not supported yet', async () => {
-    await expectClientError(
-      env.client.send(new SubmitJobCommand({ jobName: 'rej-array', jobQueue: Q, jobDefinition: 'echo', arrayProperties: { size: 2 } })),
-      'arrayProperties: array jobs (arrayProperties) are not supported by this OpenBatch version yet',
-    );
+  test('bad dependsOn and arrayProperties are rejected and create nothing', async () => {
     const dep = await run({ jobName: 'dep-target', jobDefinition: 'echo' });
-    await expectClientError(
-      env.client.send(new SubmitJobCommand({ jobName: 'rej-deps', jobQueue: Q, jobDefinition: 'echo', dependsOn: [{ jobId: dep }] })),
-      'dependsOn: job dependencies (dependsOn) are not supported by this OpenBatch version yet',
-    );
-    await assertNoJob(Q, 'rej-array');
+    const cases: [Partial<SubmitJobCommandInput>, string][] = [
+      [{ dependsOn: [{ jobId: 'no-such-job' }] }, 'dependsOn[0].jobId: job no-such-job does not exist'],
+      [{ dependsOn: [{ jobId: dep, type: 'N_TO_N' }] }, 'dependsOn[0]: an N_TO_N dependency pairs the children of two array jobs; this job has no arrayProperties'],
+      [{ arrayProperties: { size: 2 }, dependsOn: [{ jobId: dep, type: 'N_TO_N' }] }, `dependsOn[0].jobId: job ${dep} is not an array job, so it cannot be an N_TO_N dependency`],
+      [{ dependsOn: [{ type: 'SEQUENTIAL' }] }, 'dependsOn[0]: a SEQUENTIAL dependency without jobId orders the children of an array job; this job has no arrayProperties'],
+      [{ dependsOn: [{ jobId: dep }, { jobId: dep }] }, `dependsOn[1].jobId: job ${dep} is listed more than once`],
+    ];
+    for (const [extra, message] of cases) {
+      await expectClientError(env.client.send(new SubmitJobCommand({ jobName: 'rej-deps', jobQueue: Q, jobDefinition: 'echo', ...extra })), message);
+    }
     await assertNoJob(Q, 'rej-deps');
     await waitForStatus(env.client, dep, 'SUCCEEDED');
   });

@@ -29,7 +29,10 @@ export function batchHandlers(service: BatchService, arns: Arns): Record<string,
     CreateComputeEnvironment: (i: CreateComputeEnvironmentInput) => computeEnvironments.create(i),
     DescribeComputeEnvironments: async (i) => {
       const { page, nextToken } = computeEnvironments.describe(i);
-      return { computeEnvironments: page.map((ce) => presentComputeEnvironment(ce, arns)), ...(nextToken ? { nextToken } : {}) };
+      return {
+        computeEnvironments: page.map((ce) => presentComputeEnvironment(ce, arns, ctx.hooks.usageOf(ce.computeEnvironmentName).vcpus)),
+        ...(nextToken ? { nextToken } : {}),
+      };
     },
     UpdateComputeEnvironment: (i: UpdateComputeEnvironmentInput) => computeEnvironments.update(i),
     DeleteComputeEnvironment: (i) => computeEnvironments.delete(i),
@@ -75,7 +78,12 @@ export function batchHandlers(service: BatchService, arns: Arns): Record<string,
       for (const a of attempts) {
         if (a.status === 'STOPPED' && a.attempt === current.get(a.jobId)) last.set(a.jobId, { exitCode: a.exitCode, reason: a.reason });
       }
-      return { jobSummaryList: page.map((j) => presentJobSummary(j, arns, last.get(j.jobId))), ...(nextToken ? { nextToken } : {}) };
+      const parents = page.filter((j) => j.array).map((j) => j.jobId);
+      const counts = parents.length ? await ctx.store.arrayStatusCounts(parents) : new Map();
+      return {
+        jobSummaryList: page.map((j) => presentJobSummary(j, arns, last.get(j.jobId), counts.get(j.jobId))),
+        ...(nextToken ? { nextToken } : {}),
+      };
     },
     CancelJob: (i) => jobs.cancel(i),
     TerminateJob: (i) => jobs.terminate(i),

@@ -12,7 +12,18 @@ function put(o: Json, key: string, value: unknown): void {
   if (value !== undefined && value !== null) o[key] = value;
 }
 
-export function presentComputeEnvironment(ce: ComputeEnvironment, arns: Arns): Json {
+/**
+ * desiredvCpus follows demand as AWS's managed scaling reports it: what the compute environment's
+ * jobs hold now, between minvCpus and maxvCpus (back to minvCpus when idle).
+ */
+function desiredvCpus(ce: ComputeEnvironment, usedVcpus: number): number | undefined {
+  const cr = ce.computeResources;
+  if (ce.type !== 'MANAGED' || !cr || cr.type === 'FARGATE' || cr.type === 'FARGATE_SPOT') return cr?.desiredvCpus;
+  const min = cr.minvCpus ?? 0;
+  return Math.min(cr.maxvCpus, Math.max(min, Math.ceil(usedVcpus - 1e-9)));
+}
+
+export function presentComputeEnvironment(ce: ComputeEnvironment, arns: Arns, usedVcpus = 0): Json {
   const o: Json = {
     computeEnvironmentName: ce.computeEnvironmentName,
     computeEnvironmentArn: ce.computeEnvironmentArn,
@@ -24,7 +35,10 @@ export function presentComputeEnvironment(ce: ComputeEnvironment, arns: Arns): J
   o.state = ce.state;
   o.status = ce.status;
   o.statusReason = ce.statusReason;
-  put(o, 'computeResources', ce.computeResources);
+  if (ce.computeResources) {
+    const desired = desiredvCpus(ce, usedVcpus);
+    o.computeResources = desired === undefined ? ce.computeResources : { ...ce.computeResources, desiredvCpus: desired };
+  }
   put(o, 'serviceRole', ce.serviceRole);
   Object.assign(o, ce.extra);
   o.containerOrchestrationType = ce.extra.eksConfiguration ? 'EKS' : 'ECS';
@@ -120,6 +134,8 @@ export function presentJobDetail(view: JobView, arns: Arns, ceUuid: (ce: string)
   else container.networkInterfaces = [];
   o.container = container;
   put(o, 'timeout', job.spec.timeout);
+  if (job.array) o.arrayProperties = arrayParentProperties(job, view.childStatusCounts ?? {});
+  else if (job.arrayIndex !== undefined) o.arrayProperties = { index: job.arrayIndex };
   o.tags = tags;
   o.propagateTags = job.spec.propagateTags ?? false;
   o.platformCapabilities = job.spec.platformCapabilities ?? [];
@@ -128,7 +144,12 @@ export function presentJobDetail(view: JobView, arns: Arns, ceUuid: (ce: string)
   return o;
 }
 
-export function presentJobSummary(job: Job, arns: Arns, exit?: { exitCode?: number; reason?: string }): Json {
+export function presentJobSummary(
+  job: Job,
+  arns: Arns,
+  exit?: { exitCode?: number; reason?: string },
+  childStatusCounts?: Partial<Record<JobStatus, number>>,
+): Json {
   const o: Json = { jobArn: arns.job(job.jobId), jobId: job.jobId, jobName: job.jobName, createdAt: job.createdAt, status: job.status };
   put(o, 'statusReason', job.statusReason);
   put(o, 'startedAt', job.startedAt);
@@ -155,4 +176,12 @@ export function presentSchedulingPolicy(p: SchedulingPolicy): Json {
 /** All seven statuses, zero-filled (arrays' statusSummary). */
 export function emptyStatusSummary(): Record<JobStatus, number> {
   return Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+}
+
+/** An array parent's arrayProperties: size and a statusSummary with all seven statuses. */
+export function arrayParentProperties(job: Job, counts: Partial<Record<JobStatus, number>>): Json {
+  const statusSummary = { ...emptyStatusSummary(), ...counts };
+  const o: Json = { statusSummary, size: job.array!.size };
+  o.statusSummaryLastUpdatedAt = job.array!.summaryUpdatedAt ?? job.createdAt;
+  return o;
 }
