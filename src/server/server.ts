@@ -38,6 +38,8 @@ export interface ServerConfig {
   stopGraceMs?: number;
   /** What this host offers; detected when absent. */
   hostResources?: HostResources;
+  /** The scheduler's clock (timeouts, time limits, timestamps). Tests shift it; never set in production. */
+  clock?: () => number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -101,13 +103,14 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
 
   const executors = new Map<string, Executor>([['local', new LocalExecutor({ dataDir, stopGraceMs: config.stopGraceMs })]]);
   const log = pino({ level: config.logLevel, base: undefined });
-  const graph = new JobGraph(Date.now);
+  const now = config.clock ?? Date.now;
+  const graph = new JobGraph(now);
   const runtime = new JobRuntime({
     store,
     registry,
     arns,
     executors,
-    now: Date.now,
+    now,
     newUuid: randomUUID,
     log,
     graph,
@@ -125,7 +128,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     registry,
     arns,
     host,
-    now: Date.now,
+    now,
     newJobId: randomUUID,
     newUuid: randomUUID,
     nextSeq,
