@@ -134,14 +134,18 @@ export function failDependent(job: Job, now: number): Outcome {
 }
 
 /**
- * An array parent's children all finished: SUCCEEDED if every child did, else FAILED. A parent
- * never runs itself; it stays PENDING while its children do.
+ * An array parent's children all finished: SUCCEEDED if every child did and the parent was not
+ * cancelled or terminated, else FAILED. A parent never runs itself; it stays PENDING while its
+ * children do.
  */
 export function finishArray(parent: Job, now: number): Outcome {
   const a = parent.array;
   if (!a || (parent.status !== 'SUBMITTED' && parent.status !== 'PENDING') || a.succeeded + a.failed < a.size) return refuse(parent);
-  const failed = a.failed > 0;
-  const reason = parent.stopRequestedReason ?? (failed ? `${a.failed} of ${a.size} child jobs failed` : undefined);
+  // A cancelled or terminated parent fails with the reason even if every child it could not stop
+  // succeeded (AWS: "The array parent job is canceled when all child jobs are completed").
+  const stopped = parent.stopRequestedReason !== undefined;
+  const failed = a.failed > 0 || stopped;
+  const reason = parent.stopRequestedReason ?? (a.failed > 0 ? `${a.failed} of ${a.size} child jobs failed` : undefined);
   const set: JobPatch = { status: failed ? 'FAILED' : 'SUCCEEDED', stoppedAt: now };
   if (reason !== undefined) set.statusReason = reason;
   return {

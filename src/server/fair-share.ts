@@ -1,13 +1,13 @@
 // Fair-share usage per job queue and share identifier, kept in memory by the runtime, and the
 // FairShareSnapshot that plan() takes for a fair-share queue.
 //
-// Usage has two parts, both in vCPUs so plan() can add them:
-//   running: vCPUs held now by the share's STARTING/RUNNING jobs (rebuilt from the store at start);
-//   recent:  vCPU-seconds of the share's finished attempts, decayed exponentially with time
-//            constant = the decay window, divided by the window. A share that kept r vCPUs busy
-//            for much longer than the window reads r; one idle for a few windows reads ~0.
-// Recent usage is not persisted: after a restart every share starts from its running jobs only.
-// No clock and no timers in here: every call that needs the time takes it (epoch milliseconds).
+// A share's usage is the vCPUs its jobs held over time (from started() to stopped()), decayed
+// exponentially with time constant = the decay window, in vCPU-seconds; recentVcpus() divides it
+// by the window. A share that kept r vCPUs busy for much longer than the window reads r, one idle
+// for a few windows reads ~0. Running jobs count as they run, not only once they finish: plan()
+// orders shares by this figure alone (see planFairShare for why running vCPUs are not added).
+// Usage is not persisted: after a restart every share starts from its running jobs (load()).
+// No clock and no timers in here: calls that need the time take it (epoch milliseconds).
 
 import type { FairShareSnapshot, RunnableJob, ShareSnapshot } from '../core/scheduler.js';
 import type { FairsharePolicy } from '../core/types.js';
@@ -15,7 +15,7 @@ import type { FairsharePolicy } from '../core/types.js';
 /** The window shareDecaySeconds 0 (or absent) stands for: AWS's "default minimum time window". */
 export const DEFAULT_DECAY_SECONDS = 600;
 
-/** Below this (vCPUs), an idle share's recent usage is forgotten, so the map does not grow forever. */
+/** Below this (vCPUs), an idle share's usage is forgotten, so the map does not grow forever. */
 const NEGLIGIBLE_VCPUS = 1e-9;
 
 /** The decay window in seconds for a policy's shareDecaySeconds. */
@@ -49,11 +49,11 @@ export function weightFor(policy: FairsharePolicy | undefined, shareIdentifier: 
 interface ShareUsage {
   /** vCPUs held by STARTING/RUNNING jobs. */
   running: number;
-  /** Decayed vCPU-seconds as of `at`. */
+  /** Decayed vCPU-seconds as of `at`, including what `running` accrued up to then. */
   decayed: number;
-  /** Epoch ms `decayed` refers to. */
-  at: number;
-  /** Decay window (s) last asked for; stops are decayed with it until the next ask. */
+  /** Epoch ms `decayed` refers to; undefined until the first call that carried a time. */
+  at: number | undefined;
+  /** Decay window (s) last asked for in recentVcpus() (600 until then); usage decays with it. */
   windowSeconds: number;
 }
 
@@ -63,81 +63,75 @@ function roundVcpus(n: number): number {
   return r > 0 ? r : 0;
 }
 
+/** vCPU-seconds that `vcpus` held for `seconds` leave behind right after, decayed with `tau` meanwhile. */
+function accrued(vcpus: number, seconds: number, tau: number): number {
+  return seconds > 0 ? vcpus * tau * -Math.expm1(-seconds / tau) : 0;
+}
+
 export class FairShareUsage {
   /** queue name → share identifier → usage. */
   private readonly queues = new Map<string, Map<string, ShareUsage>>();
+  /** The latest time any call carried: when started() or load() is given none, it happened then. */
+  private clock: number | undefined;
 
-  private entry(queue: string, share: string): ShareUsage {
-    let shares = this.queues.get(queue);
-    if (!shares) {
-      shares = new Map();
-      this.queues.set(queue, shares);
-    }
-    let u = shares.get(share);
-    if (!u) {
-      u = { running: 0, decayed: 0, at: 0, windowSeconds: DEFAULT_DECAY_SECONDS };
-      shares.set(share, u);
-    }
-    return u;
-  }
-
-  private find(queue: string, share: string): ShareUsage | undefined {
-    return this.queues.get(queue)?.get(share);
-  }
-
-  /** A job of the share started to hold `vcpus` (it moved to STARTING). */
-  started(queue: string, share: string, vcpus: number): void {
-    const u = this.entry(queue, share);
-    u.running = roundVcpus(u.running + vcpus);
+  /** A job of the share began to hold `vcpus` (it moved to STARTING) at `at` (default: the latest time seen). */
+  started(queue: string, share: string, vcpus: number, at?: number): void {
+    this.change(this.entry(queue, share), vcpus, this.see(at));
   }
 
   /**
-   * A job of the share that held `vcpus` stopped. Its attempt ran from `startedAt` to `stoppedAt`
-   * (epoch ms; startedAt undefined when it never reached RUNNING), which adds that many
-   * vCPU-seconds to recent usage, decayed within the attempt too (for attempts much shorter than
-   * the window that is vcpus x seconds).
+   * A job of the share that held `vcpus` stopped at `stoppedAt` (epoch ms). What it used was
+   * counted from started() on; `startedAt` (when its attempt began RUNNING, if it did) only
+   * matters for vCPUs that started() was never told about, which are credited from then.
    */
   stopped(queue: string, share: string, vcpus: number, startedAt: number | undefined, stoppedAt: number): void {
+    const t = this.see(stoppedAt)!;
     const u = this.entry(queue, share);
-    u.running = roundVcpus(u.running - vcpus);
-    const seconds = startedAt === undefined ? 0 : Math.max(0, (stoppedAt - startedAt) / 1000);
-    if (seconds > 0 && vcpus > 0) {
-      const tau = u.windowSeconds;
-      // The integral of vcpus x e^(-(stoppedAt - t)/tau) over the attempt.
-      this.add(u, vcpus * tau * -Math.expm1(-seconds / tau), stoppedAt);
+    const covered = Math.min(vcpus, u.running);
+    this.change(u, -covered, t);
+    const uncovered = vcpus - covered;
+    if (uncovered > 1e-9 && startedAt !== undefined) {
+      // Valued at stoppedAt, then brought to `at` (the entry may already be past stoppedAt).
+      const amount = accrued(uncovered, (t - startedAt) / 1000, u.windowSeconds);
+      u.decayed += u.at !== undefined && u.at > t ? amount * Math.exp(-(u.at - t) / 1000 / u.windowSeconds) : amount;
     }
     this.prune(queue, share, u);
   }
 
   /** vCPUs the share's jobs hold now in the queue. */
   running(queue: string, share: string): number {
-    return this.find(queue, share)?.running ?? 0;
+    return this.queues.get(queue)?.get(share)?.running ?? 0;
   }
 
   /**
-   * The share's recent usage in vCPUs at `now`: decayed vCPU-seconds of its finished attempts
-   * divided by the decay window (shareDecaySeconds; 0 or undefined means 600 s).
+   * The share's usage at `now` in vCPUs: its decayed vCPU-seconds (running jobs included, up to
+   * `now`) divided by the decay window, shareDecaySeconds (0 or undefined: 600 s).
    */
   recentVcpus(queue: string, share: string, decaySeconds: number | undefined, now: number): number {
-    const u = this.find(queue, share);
+    this.see(now);
+    const u = this.queues.get(queue)?.get(share);
     if (!u) return 0;
+    // The window asked for now also applies since the last update: callers read every cycle.
     u.windowSeconds = decayWindowSeconds(decaySeconds);
-    this.decayTo(u, now);
-    const recent = u.decayed / u.windowSeconds;
+    this.advance(u, now);
     if (this.prune(queue, share, u)) return 0;
-    return recent;
+    return u.decayed / u.windowSeconds;
   }
 
   /**
-   * Rebuilds running usage at start from the store's STARTING/RUNNING jobs (store.activeShareUsage());
-   * replaces every share's running vCPUs, keeps recent usage.
+   * Rebuilds running usage at start from the store's STARTING/RUNNING jobs
+   * (store.activeShareUsage()), as of `now` (default: the latest time seen). Replaces every
+   * share's running vCPUs; keeps what was used before.
    */
-  load(active: readonly { jobQueue: string; shareIdentifier: string; vcpus: number }[]): void {
-    for (const shares of this.queues.values()) for (const u of shares.values()) u.running = 0;
-    for (const a of active) {
-      const u = this.entry(a.jobQueue, a.shareIdentifier);
-      u.running = roundVcpus(u.running + a.vcpus);
+  load(active: readonly { jobQueue: string; shareIdentifier: string; vcpus: number }[], now?: number): void {
+    const t = this.see(now);
+    for (const shares of this.queues.values()) {
+      for (const u of shares.values()) {
+        if (t !== undefined) this.advance(u, t);
+        u.running = 0;
+      }
     }
+    for (const a of active) this.change(this.entry(a.jobQueue, a.shareIdentifier), a.vcpus, t);
     for (const [queue, shares] of this.queues) for (const [share, u] of shares) this.prune(queue, share, u);
   }
 
@@ -151,24 +145,51 @@ export class FairShareUsage {
     this.queues.delete(queue);
   }
 
-  private decayTo(u: ShareUsage, t: number): void {
-    if (t > u.at) {
-      u.decayed *= Math.exp(-(t - u.at) / 1000 / u.windowSeconds);
+  private see(t: number | undefined): number | undefined {
+    if (t === undefined) return this.clock;
+    if (this.clock === undefined || t > this.clock) this.clock = t;
+    return t;
+  }
+
+  private entry(queue: string, share: string): ShareUsage {
+    let shares = this.queues.get(queue);
+    if (!shares) {
+      shares = new Map();
+      this.queues.set(queue, shares);
+    }
+    let u = shares.get(share);
+    if (!u) {
+      u = { running: 0, decayed: 0, at: this.clock, windowSeconds: DEFAULT_DECAY_SECONDS };
+      shares.set(share, u);
+    }
+    return u;
+  }
+
+  /** Brings `decayed` forward to `t`: what it was decays, what `running` held meanwhile is added. */
+  private advance(u: ShareUsage, t: number): void {
+    if (u.at === undefined) {
       u.at = t;
+      return;
     }
+    if (t <= u.at) return;
+    const seconds = (t - u.at) / 1000;
+    u.decayed = u.decayed * Math.exp(-seconds / u.windowSeconds) + accrued(u.running, seconds, u.windowSeconds);
+    u.at = t;
   }
 
-  /** Adds vCPU-seconds counted at time `t`; a `t` before the last update is decayed to it. */
-  private add(u: ShareUsage, vcpuSeconds: number, t: number): void {
-    if (t >= u.at) {
-      this.decayTo(u, t);
-      u.decayed += vcpuSeconds;
-    } else {
-      u.decayed += vcpuSeconds * Math.exp(-(u.at - t) / 1000 / u.windowSeconds);
+  /**
+   * Changes the running vCPUs by `delta` at time `t`. A `t` before the entry's time (an exit
+   * applied after a later read) corrects what was accrued meanwhile with the old figure.
+   */
+  private change(u: ShareUsage, delta: number, t: number | undefined): void {
+    if (t !== undefined) {
+      if (u.at === undefined || t >= u.at) this.advance(u, t);
+      else u.decayed = Math.max(0, u.decayed + accrued(delta, (u.at - t) / 1000, u.windowSeconds));
     }
+    u.running = roundVcpus(u.running + delta);
   }
 
-  /** Forgets an idle share with negligible recent usage; true if it did. */
+  /** Forgets an idle share with negligible usage, so the map does not grow forever; true if it did. */
   private prune(queue: string, share: string, u: ShareUsage): boolean {
     if (u.running > 0 || u.decayed / u.windowSeconds > NEGLIGIBLE_VCPUS) return false;
     const shares = this.queues.get(queue);

@@ -32,6 +32,7 @@ import type { ServiceHooks } from '../service/context.js';
 import { logLocation } from '../core/log-location.js';
 import type { Store, StoreTx } from '../store/store.js';
 import { Deadlines } from './deadlines.js';
+import { buildFairShareSnapshot, FairShareUsage } from './fair-share.js';
 import type { SecretStore } from './secrets.js';
 
 type JobSecret = { name: string; valueFrom: string };
@@ -85,6 +86,8 @@ export class JobRuntime implements ServiceHooks {
   /** When the next queue time-limit action comes due: a cycle then looks at the queues' heads. */
   private readonly timeLimits: Deadlines<null>;
   private spotTimer?: NodeJS.Timeout;
+  /** Each share's running and recent use, for fair-share queues (rebuilt from running jobs at start). */
+  private readonly fairShare = new FairShareUsage();
 
   constructor(private readonly deps: JobRuntimeDeps) {
     for (const ex of deps.executors.values()) ex.onEvent((e) => this.onAttemptEvent(e));
@@ -198,6 +201,7 @@ export class JobRuntime implements ServiceHooks {
   async recover(): Promise<{ submitted: number; adopted: number; restarted: number; lost: number }> {
     const { store } = this.deps;
     for (const [ce, r] of await store.activeUsage()) this.usage.set(ce, r);
+    this.fairShare.load(await store.activeShareUsage(), this.deps.now());
     let afterSeq = 0;
     for (;;) {
       const page = await store.jobsByStatus(['SUBMITTED'], afterSeq, 10_000);
@@ -315,7 +319,7 @@ export class JobRuntime implements ServiceHooks {
     const started = Date.now();
     const submitted = this.submitted;
     this.submitted = [];
-    let dispatch: { ex: Executor; spec: AttemptSpec; ce: string; resources: Resources; secrets?: JobSecret[] }[] = [];
+    let dispatch: { ex: Executor; spec: AttemptSpec; ce: string; resources: Resources; secrets?: JobSecret[]; share?: string; at: number }[] = [];
     let keepGoing = false;
     try {
       await store.transaction(async (tx) => {
@@ -332,15 +336,26 @@ export class JobRuntime implements ServiceHooks {
         // 2. snapshot
         const queues: QueueSnapshot[] = [];
         for (const q of registry.jobQueues.values()) {
-          const runnable = await tx.runnableHeads(q.jobQueueName, HEADS_PER_QUEUE);
-          if (runnable.length === 0) continue;
-          queues.push({
+          const base = {
             name: q.jobQueueName,
             priority: q.priority,
             state: q.state,
             computeEnvironments: registry.queueComputeEnvironments(q).map((ce) => ce.computeEnvironmentName),
-            runnable,
-          });
+          };
+          if (q.schedulingPolicyArn !== undefined) {
+            // Fair share: the heads of each share, and each share's recent use.
+            const shares = [];
+            for (const shareIdentifier of await tx.runnableShares(q.jobQueueName)) {
+              shares.push({ shareIdentifier, runnable: await tx.runnableHeadsForShare(q.jobQueueName, shareIdentifier, HEADS_PER_QUEUE) });
+            }
+            if (shares.length === 0) continue;
+            const policy = registry.findSchedulingPolicy(q.schedulingPolicyArn)?.fairsharePolicy;
+            queues.push({ ...base, runnable: [], fairShare: buildFairShareSnapshot(policy, shares, undefined, this.fairShare, q.jobQueueName, now()) });
+            continue;
+          }
+          const runnable = await tx.runnableHeads(q.jobQueueName, HEADS_PER_QUEUE);
+          if (runnable.length === 0) continue;
+          queues.push({ ...base, runnable });
         }
         if (queues.length === 0) return;
         const snapshot: SchedulerSnapshot = {
@@ -376,6 +391,8 @@ export class JobRuntime implements ServiceHooks {
             ce: p.computeEnvironment,
             resources: p.resources,
             secrets: job.spec.container.secrets as JobSecret[] | undefined,
+            share: job.shareIdentifier,
+            at: t,
           });
         }
         // Reasons: only for queues that made no progress this cycle. While a queue is moving,
@@ -384,7 +401,11 @@ export class JobRuntime implements ServiceHooks {
           if (placedQueues.has(u.jobQueue) && u.reason.startsWith('CAPACITY:')) continue;
           await tx.updateJob({ jobId: u.jobId, from: ['RUNNABLE'], set: { statusReason: u.reason } });
         }
-        keepGoing = queues.some((q) => q.runnable.length === HEADS_PER_QUEUE && placedQueues.has(q.name));
+        keepGoing = queues.some(
+          (q) =>
+            placedQueues.has(q.name) &&
+            (q.runnable.length === HEADS_PER_QUEUE || (q.fairShare?.shares.some((sh) => sh.runnable.length === HEADS_PER_QUEUE) ?? false)),
+        );
         // 4b. Queue time-limit actions on jobs stuck at the head of their queue.
         if (await this.applyTimeLimits(tx, queues, plan, placedJobs)) keepGoing = true;
       });
@@ -395,6 +416,7 @@ export class JobRuntime implements ServiceHooks {
     // 5. dispatch what was committed
     for (const d of dispatch) {
       this.usage.set(d.ce, addResources(this.usageOf(d.ce), d.resources));
+      if (d.share !== undefined) this.fairShare.started(d.spec.jobQueue, d.share, d.resources.vcpus, d.at);
     }
     for (const d of dispatch) this.dispatch(d.ex, d.spec, d.secrets);
     this.lastCycle = { at: Date.now(), placed: dispatch.length, durationMs: Date.now() - started };
@@ -526,7 +548,7 @@ export class JobRuntime implements ServiceHooks {
 
   /** One transaction for a batch of events; after the commit, releases capacity and signals a cycle. */
   private async applyEvents(events: AttemptEvent[]): Promise<void> {
-    const released: { ce: string; resources: Resources; ex?: Executor; key: string }[] = [];
+    const released: { ce: string; resources: Resources; ex?: Executor; key: string; job: Job; at: number }[] = [];
     await this.deps.store.transaction(async (tx) => {
       released.length = 0;
       const finished: Job[] = [];
@@ -556,7 +578,7 @@ export class JobRuntime implements ServiceHooks {
         jobs.set(job.jobId, after);
         if (after.status === 'RUNNING') this.armTimeout(after);
         if (e.type === 'exited' && job.computeEnvironment) {
-          released.push({ ce: job.computeEnvironment, resources: job.spec.resources, ex: this.executorFor(job.computeEnvironment), key: e.key });
+          released.push({ ce: job.computeEnvironment, resources: job.spec.resources, ex: this.executorFor(job.computeEnvironment), key: e.key, job, at });
         }
         if (after.status === 'SUCCEEDED' || after.status === 'FAILED') finished.push(after);
       }
@@ -566,6 +588,9 @@ export class JobRuntime implements ServiceHooks {
     for (const e of events) this.eventFailures.delete(e);
     for (const r of released) {
       this.usage.set(r.ce, subtractResources(this.usageOf(r.ce), r.resources));
+      if (r.job.shareIdentifier !== undefined) {
+        this.fairShare.stopped(r.job.jobQueue, r.job.shareIdentifier, r.resources.vcpus, r.job.startedAt, r.at);
+      }
       r.ex?.release?.(r.key);
     }
     if (released.length > 0) this.schedule();

@@ -73,9 +73,31 @@ export class JobQueueService {
     return resolved.map((r) => r.entry);
   }
 
-  private checkSchedulingPolicy(arn: string | undefined): void {
-    // Scheduling policies (fair share) are not implemented yet, so none can exist.
-    if (arn !== undefined) throw clientError(`schedulingPolicyArn: scheduling policy ${arn} does not exist`);
+  /** The ARN of an existing scheduling policy, as the registry spells it. */
+  private resolvePolicy(arn: string): string {
+    const policy = this.ctx.registry.findSchedulingPolicy(arn);
+    if (!policy) throw clientError(`schedulingPolicyArn: scheduling policy ${arn} does not exist`);
+    return policy.arn;
+  }
+
+  /**
+   * AWS: a fair-share queue's schedulingPolicyArn can be replaced but never removed, and a queue
+   * created without one (FIFO) can never get one. An empty string asks for no policy.
+   */
+  private nextPolicy(q: JobQueue, requested: string): string | undefined {
+    if (q.schedulingPolicyArn === undefined) {
+      if (requested === '') return undefined;
+      throw clientError(
+        `schedulingPolicyArn: job queue ${q.jobQueueName} was created without a scheduling policy (FIFO); ` +
+          'a scheduling policy can only be given when a job queue is created, never added later',
+      );
+    }
+    if (requested === '') {
+      throw clientError(
+        `schedulingPolicyArn: the scheduling policy of job queue ${q.jobQueueName} can be replaced but never removed`,
+      );
+    }
+    return this.resolvePolicy(requested);
   }
 
   private rejectUnsupported(input: Record<string, unknown>): void {
@@ -93,7 +115,8 @@ export class JobQueueService {
       if (registry.jobQueues.has(name)) throw clientError(`jobQueueName: a job queue named ${name} already exists`);
       if (registry.jobQueues.size >= MAX_JOB_QUEUES) throw clientError(`At most ${MAX_JOB_QUEUES} job queues can exist; delete one first`);
       const computeEnvironmentOrder = this.resolveOrder(input.computeEnvironmentOrder!);
-      this.checkSchedulingPolicy(input.schedulingPolicyArn);
+      // An empty schedulingPolicyArn is taken as none: the queue is FIFO.
+      const policyArn = input.schedulingPolicyArn ? this.resolvePolicy(input.schedulingPolicyArn) : undefined;
       const q: JobQueue = {
         jobQueueName: name,
         jobQueueArn: arns.jobQueue(name),
@@ -105,6 +128,7 @@ export class JobQueueService {
         tags: input.tags ?? {},
         createdAt: now(),
       };
+      if (policyArn !== undefined) q.schedulingPolicyArn = policyArn;
       if (input.jobStateTimeLimitActions !== undefined) q.jobStateTimeLimitActions = input.jobStateTimeLimitActions;
       await store.transaction((tx) => tx.insertJobQueue(q));
       registry.putJobQueue(q);
@@ -131,7 +155,10 @@ export class JobQueueService {
       if (input.state !== undefined) next.state = input.state;
       if (input.priority !== undefined) next.priority = input.priority;
       if (input.computeEnvironmentOrder !== undefined) next.computeEnvironmentOrder = this.resolveOrder(input.computeEnvironmentOrder);
-      if (input.schedulingPolicyArn !== undefined) this.checkSchedulingPolicy(input.schedulingPolicyArn);
+      if (input.schedulingPolicyArn !== undefined) {
+        const policyArn = this.nextPolicy(current, input.schedulingPolicyArn);
+        if (policyArn !== undefined) next.schedulingPolicyArn = policyArn;
+      }
       if (input.jobStateTimeLimitActions !== undefined) next.jobStateTimeLimitActions = input.jobStateTimeLimitActions;
       await store.transaction((tx) => tx.updateJobQueue(next));
       registry.putJobQueue(next);

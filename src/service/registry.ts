@@ -1,9 +1,10 @@
-// The in-memory view of the metadata (compute environments, job queues, job definitions), loaded
-// from the store at start and updated after each committed change. It is small (AWS caps queues
-// and compute environments at 50 each), and the scheduler and SubmitJob read it on every call.
+// The in-memory view of the metadata (compute environments, job queues, job definitions,
+// scheduling policies), loaded from the store at start and updated after each committed change.
+// It is small (AWS caps queues and compute environments at 50 each), and the scheduler and
+// SubmitJob read it on every call.
 
 import type { Arns } from '../core/arn.js';
-import type { ComputeEnvironment, JobDefinition, JobQueue } from '../core/types.js';
+import type { ComputeEnvironment, JobDefinition, JobQueue, SchedulingPolicy } from '../core/types.js';
 import type { StoreReader } from '../store/store.js';
 
 export class Registry {
@@ -12,6 +13,8 @@ export class Registry {
   /** Revisions by name, ascending. */
   private readonly definitionsByName = new Map<string, JobDefinition[]>();
   private readonly definitionsByArn = new Map<string, JobDefinition>();
+  /** By name, in creation order (ListSchedulingPolicies pages through them in this order). */
+  readonly schedulingPolicies = new Map<string, SchedulingPolicy>();
 
   constructor(private readonly arns: Arns) {}
 
@@ -20,9 +23,11 @@ export class Registry {
     this.jobQueues.clear();
     this.definitionsByName.clear();
     this.definitionsByArn.clear();
+    this.schedulingPolicies.clear();
     for (const ce of await store.loadComputeEnvironments()) this.computeEnvironments.set(ce.computeEnvironmentName, ce);
     for (const q of await store.loadJobQueues()) this.jobQueues.set(q.jobQueueName, q);
     for (const d of await store.loadJobDefinitions()) this.putJobDefinition(d);
+    for (const p of await store.loadSchedulingPolicies()) this.schedulingPolicies.set(p.name, p);
   }
 
   // ----- compute environments
@@ -118,5 +123,26 @@ export class Registry {
 
   findJobDefinitionByArn(arn: string): JobDefinition | undefined {
     return this.definitionsByArn.get(arn);
+  }
+
+  // ----- scheduling policies
+
+  /** By ARN (of any region and account, as for the other resources); a bare name is not an ARN. */
+  findSchedulingPolicy(arn: string): SchedulingPolicy | undefined {
+    const name = this.arns.nameFromArn(arn, 'scheduling-policy');
+    return name === undefined ? undefined : this.schedulingPolicies.get(name);
+  }
+
+  putSchedulingPolicy(policy: SchedulingPolicy): void {
+    this.schedulingPolicies.set(policy.name, policy);
+  }
+
+  deleteSchedulingPolicy(name: string): void {
+    this.schedulingPolicies.delete(name);
+  }
+
+  /** Queues whose schedulingPolicyArn is this policy. */
+  queuesUsingPolicy(policy: SchedulingPolicy): JobQueue[] {
+    return [...this.jobQueues.values()].filter((q) => q.schedulingPolicyArn === policy.arn);
   }
 }

@@ -1,5 +1,5 @@
 // TagResource, UntagResource, ListTagsForResource, for compute environments, job queues, job
-// definitions and jobs (not array children, as AWS).
+// definitions, scheduling policies and jobs (not array children, as AWS).
 
 import { parseArn } from '../core/arn.js';
 import { clientError } from '../core/errors.js';
@@ -32,6 +32,11 @@ export class TagService {
         const d = registry.findJobDefinitionByArn(resourceArn);
         if (!d) throw notFound();
         return { cached: d };
+      }
+      case 'scheduling-policy': {
+        const policy = registry.findSchedulingPolicy(resourceArn);
+        if (!policy || policy.arn !== resourceArn) throw notFound();
+        return { cached: policy };
       }
       case 'job': {
         if (/[:#]/.test(p.resource)) {

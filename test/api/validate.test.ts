@@ -1609,3 +1609,199 @@ describe('rules: tags', () => {
     { name: 'UntagResource missing tagKeys', op: 'UntagResource', input: { resourceArn: jobQueueArn }, expect: 'Missing required parameter: tagKeys' },
   ]);
 });
+
+describe('rules: scheduling policies', () => {
+  const policyArn = `arn:aws:batch:us-east-1:${ACCOUNT}:scheduling-policy/research`;
+  const fairshare = (fp: Json): Json => ({ name: 'research', fairsharePolicy: fp });
+  const shares = (...ids: string[]): Json[] => ids.map((shareIdentifier) => ({ shareIdentifier }));
+  const DIST = 'fairsharePolicy.shareDistribution';
+  run([
+    {
+      name: 'CreateSchedulingPolicy as the AWS docs show it',
+      op: 'CreateSchedulingPolicy',
+      input: {
+        name: 'research',
+        fairsharePolicy: {
+          shareDecaySeconds: 3600,
+          computeReservation: 1,
+          shareDistribution: [
+            { shareIdentifier: 'A1*', weightFactor: 0.1 },
+            { shareIdentifier: 'A2', weightFactor: 0.2 },
+          ],
+        },
+        tags: { Team: 'research' },
+      },
+      expect: 'ok',
+    },
+    { name: 'CreateSchedulingPolicy with only a name', op: 'CreateSchedulingPolicy', input: { name: 'p' }, expect: 'ok' },
+    { name: 'CreateSchedulingPolicy without a name', op: 'CreateSchedulingPolicy', input: { fairsharePolicy: {} }, expect: 'Missing required parameter: name' },
+    {
+      name: 'scheduling policy name with a slash',
+      op: 'CreateSchedulingPolicy',
+      input: { name: 'team/a' },
+      expect: /^Invalid value for parameter name: Provided name team\/a is not supported pattern\[a-zA-Z_0-9-\]\{1,128\}/,
+    },
+    { name: 'scheduling policy name of 129 characters', op: 'CreateSchedulingPolicy', input: { name: 'p'.repeat(129) }, expect: /^Invalid value for parameter name: Provided name p+ is not supported pattern/ },
+    { name: 'shareDecaySeconds 0', op: 'CreateSchedulingPolicy', input: fairshare({ shareDecaySeconds: 0 }), expect: 'ok' },
+    { name: 'shareDecaySeconds 604800 (a week)', op: 'CreateSchedulingPolicy', input: fairshare({ shareDecaySeconds: 604800 }), expect: 'ok' },
+    {
+      name: 'shareDecaySeconds above a week',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDecaySeconds: 604801 }),
+      expect: 'Invalid value for parameter fairsharePolicy.shareDecaySeconds: 604801 is out of range; it must be between 0 and 604800 seconds',
+    },
+    {
+      name: 'shareDecaySeconds negative on update',
+      op: 'UpdateSchedulingPolicy',
+      input: { arn: policyArn, fairsharePolicy: { shareDecaySeconds: -1 } },
+      expect: 'Invalid value for parameter fairsharePolicy.shareDecaySeconds: -1 is out of range; it must be between 0 and 604800 seconds',
+    },
+    { name: 'computeReservation 99', op: 'CreateSchedulingPolicy', input: fairshare({ computeReservation: 99 }), expect: 'ok' },
+    {
+      name: 'computeReservation 100',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ computeReservation: 100 }),
+      expect: 'Invalid value for parameter fairsharePolicy.computeReservation: 100 is out of range; it must be between 0 and 99',
+    },
+    {
+      name: 'computeReservation fractional (model: integer)',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ computeReservation: 12.5 }),
+      expect: 'Invalid type for parameter fairsharePolicy.computeReservation: expected an integer, got the number 12.5',
+    },
+    {
+      name: '500 share identifiers',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares(...Array.from({ length: 500 }, (_, i) => `u${i}x`)) }),
+      expect: 'ok',
+    },
+    {
+      name: '501 share identifiers',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares(...Array.from({ length: 501 }, (_, i) => `u${i}x`)) }),
+      expect: `Invalid value for parameter ${DIST}: 501 entries given; at most 500 are allowed`,
+    },
+    {
+      name: 'shareIdentifier is required in each entry',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: [{ weightFactor: 1 }] }),
+      expect: `Missing required parameter: ${DIST}[0].shareIdentifier`,
+    },
+    { name: 'shareIdentifier of 255 characters and a star', op: 'CreateSchedulingPolicy', input: fairshare({ shareDistribution: shares(`${'a'.repeat(255)}*`) }), expect: 'ok' },
+    {
+      name: 'shareIdentifier of 256 characters',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares('a'.repeat(256)) }),
+      expect: new RegExp(`^Invalid value for parameter ${DIST.replace(/\./g, '\\.')}\\[0\\]\\.shareIdentifier: "a{100}\\.\\.\\." is not a valid share identifier`),
+    },
+    {
+      name: 'shareIdentifier with a hyphen',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares('team-a') }),
+      expect: `Invalid value for parameter ${DIST}[0].shareIdentifier: "team-a" is not a valid share identifier: 1 to 255 letters and numbers, optionally followed by an asterisk (*) to match every share identifier that starts with them`,
+    },
+    {
+      name: 'shareIdentifier with a star in the middle',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares('a*b') }),
+      expect: /^Invalid value for parameter fairsharePolicy\.shareDistribution\[0\]\.shareIdentifier: "a\*b" is not a valid share identifier/,
+    },
+    {
+      name: 'shareIdentifier that is only a star',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares('*') }),
+      expect: /^Invalid value for parameter fairsharePolicy\.shareDistribution\[0\]\.shareIdentifier: "\*" is not a valid share identifier/,
+    },
+    {
+      name: 'empty shareIdentifier',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares('') }),
+      expect: /^Invalid value for parameter fairsharePolicy\.shareDistribution\[0\]\.shareIdentifier: "" is not a valid share identifier/,
+    },
+    {
+      name: 'the same share identifier twice',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares('A', 'B', 'A') }),
+      expect: `Invalid value for parameter ${DIST}[2].shareIdentifier: "A" is already listed at ${DIST}[0]`,
+    },
+    {
+      name: 'an exact share identifier inside a prefix entry (AWS: UserA* and UserA1)',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares('UserA*', 'UserA1') }),
+      expect: `Invalid value for parameter ${DIST}[1].shareIdentifier: "UserA1" overlaps "UserA*" at ${DIST}[0]; share identifiers must not overlap`,
+    },
+    {
+      name: 'a prefix entry listed after an exact one it covers',
+      op: 'UpdateSchedulingPolicy',
+      input: { arn: policyArn, fairsharePolicy: { shareDistribution: shares('UserA1', 'UserA*') } },
+      expect: `Invalid value for parameter ${DIST}[1].shareIdentifier: "UserA*" overlaps "UserA1" at ${DIST}[0]; share identifiers must not overlap`,
+    },
+    {
+      name: 'nested prefix entries',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares('User*', 'UserA*') }),
+      expect: `Invalid value for parameter ${DIST}[1].shareIdentifier: "UserA*" overlaps "User*" at ${DIST}[0]; share identifiers must not overlap`,
+    },
+    {
+      name: 'a prefix entry equal to an exact one without the star overlaps it',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: shares('UserA', 'UserA*') }),
+      expect: `Invalid value for parameter ${DIST}[1].shareIdentifier: "UserA*" overlaps "UserA" at ${DIST}[0]; share identifiers must not overlap`,
+    },
+    { name: 'disjoint prefixes and exact identifiers', op: 'CreateSchedulingPolicy', input: fairshare({ shareDistribution: shares('UserA*', 'UserB*', 'User', 'UserC1') }), expect: 'ok' },
+    { name: 'share identifiers are case-sensitive', op: 'CreateSchedulingPolicy', input: fairshare({ shareDistribution: shares('usera*', 'UserA1') }), expect: 'ok' },
+    {
+      name: 'weightFactor bounds are allowed',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: [{ shareIdentifier: 'a', weightFactor: 0.0001 }, { shareIdentifier: 'b', weightFactor: 999.9999 }] }),
+      expect: 'ok',
+    },
+    {
+      name: 'weightFactor 0',
+      op: 'CreateSchedulingPolicy',
+      input: fairshare({ shareDistribution: [{ shareIdentifier: 'a', weightFactor: 0 }] }),
+      expect: `Invalid value for parameter ${DIST}[0].weightFactor: 0 is out of range; it must be between 0.0001 and 999.9999`,
+    },
+    {
+      name: 'weightFactor 1000',
+      op: 'UpdateSchedulingPolicy',
+      input: { arn: policyArn, fairsharePolicy: { shareDistribution: [{ shareIdentifier: 'a', weightFactor: 1000 }] } },
+      expect: `Invalid value for parameter ${DIST}[0].weightFactor: 1000 is out of range; it must be between 0.0001 and 999.9999`,
+    },
+    {
+      name: 'tags on CreateSchedulingPolicy follow the tag rules',
+      op: 'CreateSchedulingPolicy',
+      input: { name: 'p', tags: { 'aws:owner': 'x' } },
+      expect: 'Invalid value for parameter tags: tag key "aws:owner" starts with "aws:", which is reserved for AWS use',
+    },
+    { name: 'UpdateSchedulingPolicy', op: 'UpdateSchedulingPolicy', input: { arn: policyArn, fairsharePolicy: { computeReservation: 10 } }, expect: 'ok' },
+    { name: 'UpdateSchedulingPolicy needs arn', op: 'UpdateSchedulingPolicy', input: { fairsharePolicy: {} }, expect: 'Missing required parameter: arn' },
+    {
+      name: 'UpdateSchedulingPolicy with a name instead of an ARN',
+      op: 'UpdateSchedulingPolicy',
+      input: { arn: 'research' },
+      expect: 'Invalid value for parameter arn: "research" is not a scheduling policy ARN (arn:aws:batch:<region>:<account>:scheduling-policy/<name>)',
+    },
+    {
+      name: 'DeleteSchedulingPolicy with a job queue ARN',
+      op: 'DeleteSchedulingPolicy',
+      input: { arn: jobQueueArn },
+      expect: /^Invalid value for parameter arn: "arn:aws:batch:us-east-1:123456789012:job-queue\/default-queue" is not a scheduling policy ARN/,
+    },
+    { name: 'DeleteSchedulingPolicy', op: 'DeleteSchedulingPolicy', input: { arn: policyArn }, expect: 'ok' },
+    { name: 'DeleteSchedulingPolicy in GovCloud', op: 'DeleteSchedulingPolicy', input: { arn: policyArn.replace('arn:aws:', 'arn:aws-us-gov:') }, expect: 'ok' },
+    { name: 'DescribeSchedulingPolicies', op: 'DescribeSchedulingPolicies', input: { arns: [policyArn, `${policyArn}2`] }, expect: 'ok' },
+    { name: 'DescribeSchedulingPolicies needs arns', op: 'DescribeSchedulingPolicies', input: {}, expect: 'Missing required parameter: arns' },
+    {
+      name: 'DescribeSchedulingPolicies with 101 ARNs',
+      op: 'DescribeSchedulingPolicies',
+      input: { arns: Array.from({ length: 101 }, (_, i) => `${policyArn}${i}`) },
+      expect: 'Invalid value for parameter arns: 101 ARNs given; at most 100 are allowed',
+    },
+    { name: 'DescribeSchedulingPolicies with an empty ARN', op: 'DescribeSchedulingPolicies', input: { arns: [policyArn, ''] }, expect: 'Invalid value for parameter arns[1]: must not be empty' },
+    { name: 'ListSchedulingPolicies', op: 'ListSchedulingPolicies', input: { maxResults: 100 }, expect: 'ok' },
+    { name: 'ListSchedulingPolicies maxResults 0', op: 'ListSchedulingPolicies', input: { maxResults: 0 }, expect: 'Invalid value for parameter maxResults: 0 is out of range; it must be between 1 and 100' },
+    { name: 'ListSchedulingPolicies maxResults 101', op: 'ListSchedulingPolicies', input: { maxResults: 101 }, expect: 'Invalid value for parameter maxResults: 101 is out of range; it must be between 1 and 100' },
+    { name: 'TagResource on a scheduling policy', op: 'TagResource', input: { resourceArn: policyArn, tags: { Env: 'prod' } }, expect: 'ok' },
+  ]);
+});

@@ -160,6 +160,10 @@ export function presentJobSummary(
     put(c, 'reason', exit.reason);
     o.container = c;
   }
+  // JobSummary.arrayProperties (ArrayPropertiesSummary): size and statusSummary on a parent,
+  // index on a child, as DescribeJobs reports them.
+  if (job.array) o.arrayProperties = arrayParentProperties(job, childStatusCounts ?? {});
+  else if (job.arrayIndex !== undefined) o.arrayProperties = { index: job.arrayIndex };
   o.jobDefinition = job.spec.jobDefinitionArn;
   if (job.isCancelled) o.isCancelled = true;
   if (job.isTerminated) o.isTerminated = true;

@@ -70,6 +70,9 @@ const EPOCH_MILLIS_PATTERN = /^[0-9]{1,16}$/;
 const VCPU_VALUE_PATTERN = /^(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)$/;
 const WHOLE_NUMBER_PATTERN = /^[0-9]+$/;
 const TARGET_NODES_PATTERN = /^(?:([0-9]+)?:([0-9]+)?|([0-9]+))$/;
+/** Up to 255 letters and numbers; a trailing `*` makes a shareDistribution entry a prefix. */
+const SHARE_IDENTIFIER_PATTERN = /^[a-zA-Z0-9]{1,255}\*?$/;
+const SCHEDULING_POLICY_ARN_PATTERN = /^arn:[a-z0-9-]+:batch:[^:/\s]*:[^:/\s]*:scheduling-policy\/[a-zA-Z0-9_-]{1,128}$/;
 
 const MAX_TAGS = 50;
 const MAX_TAG_KEY = 128;
@@ -80,6 +83,12 @@ const MAX_DEPENDENCIES = 20;
 const MAX_CE_PER_QUEUE = 3;
 const MAX_REASON = 1024;
 const MIN_MEMORY_MIB = 4;
+const MAX_SHARE_DISTRIBUTION = 500;
+const MAX_SHARE_DECAY_SECONDS = 604800;
+const MAX_COMPUTE_RESERVATION = 99;
+const MIN_WEIGHT_FACTOR = 0.0001;
+const MAX_WEIGHT_FACTOR = 999.9999;
+const MAX_SCHEDULING_POLICY_ARNS = 100;
 
 // ---------------------------------------------------------------------------------------------
 // Message helpers (also used by validate.ts)
@@ -484,6 +493,59 @@ function checkJobQueueCommon(input: Obj): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scheduling policies (fair share)
+
+function checkSchedulingPolicyArn(path: string, value: unknown): void {
+  if (!present(value)) return;
+  const v = value as string;
+  if (!SCHEDULING_POLICY_ARN_PATTERN.test(v)) {
+    throw invalid(path, `${quote(v)} is not a scheduling policy ARN (arn:aws:batch:<region>:<account>:scheduling-policy/<name>)`);
+  }
+}
+
+/** Whether two shareDistribution identifiers can match the same share identifier. */
+function overlaps(a: string, b: string): boolean {
+  const prefixA = a.endsWith('*') ? a.slice(0, -1) : undefined;
+  const prefixB = b.endsWith('*') ? b.slice(0, -1) : undefined;
+  if (prefixA !== undefined && prefixB !== undefined) return prefixA.startsWith(prefixB) || prefixB.startsWith(prefixA);
+  if (prefixA !== undefined) return b.startsWith(prefixA);
+  if (prefixB !== undefined) return a.startsWith(prefixB);
+  return a === b;
+}
+
+function checkFairsharePolicy(path: string, value: unknown): void {
+  if (!present(value)) return;
+  const fp = obj(value);
+  checkRange(memberPath(path, 'shareDecaySeconds'), fp.shareDecaySeconds, 0, MAX_SHARE_DECAY_SECONDS, 'seconds');
+  checkRange(memberPath(path, 'computeReservation'), fp.computeReservation, 0, MAX_COMPUTE_RESERVATION);
+  const distPath = memberPath(path, 'shareDistribution');
+  checkCount(distPath, fp.shareDistribution, 0, MAX_SHARE_DISTRIBUTION);
+  const seen: { id: string; at: string }[] = [];
+  list(fp.shareDistribution).forEach((entry, i) => {
+    if (!present(entry)) return;
+    const p = indexPath(distPath, i);
+    const e = obj(entry);
+    const idPath = memberPath(p, 'shareIdentifier');
+    const id = e.shareIdentifier as string;
+    if (!SHARE_IDENTIFIER_PATTERN.test(id)) {
+      throw invalid(
+        idPath,
+        `${quote(id)} is not a valid share identifier: 1 to 255 letters and numbers, ` +
+          'optionally followed by an asterisk (*) to match every share identifier that starts with them',
+      );
+    }
+    for (const other of seen) {
+      if (other.id === id) throw invalid(idPath, `${quote(id)} is already listed at ${other.at}`);
+      if (overlaps(other.id, id)) {
+        throw invalid(idPath, `${quote(id)} overlaps ${quote(other.id)} at ${other.at}; share identifiers must not overlap`);
+      }
+    }
+    seen.push({ id, at: indexPath(distPath, i) });
+    checkRange(memberPath(p, 'weightFactor'), e.weightFactor, MIN_WEIGHT_FACTOR, MAX_WEIGHT_FACTOR);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Multi-node parallel
 
 /** `n`, `n:m`, `n:`, `:m` or `:`; indices below numNodes when it is known. */
@@ -721,6 +783,30 @@ const OPERATION_RULES: Record<string, (input: Obj) => void> = {
   TerminateJob(input) {
     checkNonEmpty('jobId', input.jobId);
     checkLength('reason', input.reason, 1, MAX_REASON);
+  },
+
+  CreateSchedulingPolicy(input) {
+    checkResourceName('name', input.name);
+    checkFairsharePolicy('fairsharePolicy', input.fairsharePolicy);
+    checkTags('tags', input.tags);
+  },
+
+  UpdateSchedulingPolicy(input) {
+    checkSchedulingPolicyArn('arn', input.arn);
+    checkFairsharePolicy('fairsharePolicy', input.fairsharePolicy);
+  },
+
+  DeleteSchedulingPolicy(input) {
+    checkSchedulingPolicyArn('arn', input.arn);
+  },
+
+  DescribeSchedulingPolicies(input) {
+    checkCount('arns', input.arns, 0, MAX_SCHEDULING_POLICY_ARNS, 'ARNs');
+    list(input.arns).forEach((arn, i) => checkNonEmpty(indexPath('arns', i), arn));
+  },
+
+  ListSchedulingPolicies(input) {
+    checkRange('maxResults', input.maxResults, 1, 100);
   },
 
   TagResource(input) {
