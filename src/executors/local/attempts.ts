@@ -1,0 +1,181 @@
+// The local executor's record of the attempts it watches, and the one way their events go out.
+// Every start path (perl launcher, spawn mode), the state-dir watching and adopt share it: an
+// attempt is "ours" exactly while it is in `attempts`, `finish` ends that exactly once, and events
+// are queued and delivered in a later turn of the event loop (never inside start/stop/adopt).
+// Also here: where an attempt lives on disk, and the AWS-style reasons every path reports.
+
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { logFilePath } from '../../store/log-files.js';
+import type { AttemptEvent, AttemptEventListener, AttemptSpec } from '../executor.js';
+import type { LaunchRequest, PerlLauncher } from './launcher.js';
+
+/** What attemptKey() produces: usable as a single path component. */
+export const SAFE_KEY = /^(?!\.\.?$)[A-Za-z0-9_.%-]+$/;
+
+export const REASON_SUPERVISOR_KILLED = "CannotInspectContainerError: the attempt's supervisor was killed before recording an exit status";
+export const REASON_LOST_WHILE_DOWN =
+  "CannotInspectContainerError: the attempt's supervisor is gone without a recorded exit status (lost while the server was down)";
+export const REASON_SUPERVISOR_GONE = "CannotInspectContainerError: the attempt's supervisor is gone without a recorded exit status";
+export const REASON_LAUNCHER_DIED = 'CannotStartContainerError: the local launcher exited before it started the attempt';
+
+type ExitedEvent = Extract<AttemptEvent, { type: 'exited' }>;
+export type ExitFields = Omit<ExitedEvent, 'type' | 'key' | 'jobId' | 'attempt' | 'at'> & { at?: number };
+
+/** One attempt this executor watches: started here, or adopted after a restart or a launcher crash. */
+export interface Attempt extends LaunchRequest {
+  readonly key: string;
+  spec: AttemptSpec;
+  stateDir: string;
+  /** Started through the perl launcher: its events come from the launcher (while that lives). */
+  viaLauncher: boolean;
+  /** The launcher it was handed to. */
+  launcher?: PerlLauncher<Attempt>;
+  /** Its environment, kept until a launcher read the request (a fallback to spawn needs it). */
+  env?: Record<string, string>;
+  /** Counted in `inFlight` (keeps the launcher referenced). */
+  counted?: boolean;
+  /** spawn mode: our child (the supervisor). */
+  child?: ChildProcess;
+  supervisorPid?: number;
+  /** The supervisor's start time (/proc/<pid>/stat field 22), when known: with the pid, its identity. */
+  supervisorStart?: number;
+  /** The command's pid = its process group id, once known. */
+  commandPid?: number;
+  /** Watched through its state files (after adopt, or after its launcher died). */
+  adopted: boolean;
+  /** The `running` event went out (or, adopted by `adopt`, the server knows it runs). */
+  running: boolean;
+  /** stop() was called; `stopSent` once SIGTERM went out (possibly later, when the pid is known). */
+  stopGraceMs?: number;
+  stopSent: boolean;
+  killTimer?: NodeJS.Timeout;
+  watcher?: fs.FSWatcher;
+}
+
+/** <dataDir>/attempts/<key>: the supervisor's pid and exit files; its existence marks "dispatched". */
+export function attemptStateDir(dataDir: string, key: string): string {
+  return path.join(path.resolve(dataDir), 'attempts', key);
+}
+
+/** <dataDir>/work/<key>: the attempt's working directory. */
+export function attemptWorkDir(dataDir: string, key: string): string {
+  return path.join(path.resolve(dataDir), 'work', key);
+}
+
+/**
+ * The attempts being watched, and the event queue. Shared by every part of the executor; `closed`
+ * is set by close() and silences events from then on.
+ */
+export class AttemptBook {
+  readonly attempts = new Map<string, Attempt>();
+  closed = false;
+  /** Called by `finish` before the event is queued (the launcher's in-flight count). */
+  onFinish: (attempt: Attempt) => void = () => {};
+
+  private readonly listeners: AttemptEventListener[] = [];
+  private readonly knownDirs = new Set<string>();
+  private queue: AttemptEvent[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    readonly dataDir: string,
+    readonly now: () => number,
+  ) {}
+
+  stateDir(key: string): string {
+    return attemptStateDir(this.dataDir, key);
+  }
+
+  workDir(key: string): string {
+    return attemptWorkDir(this.dataDir, key);
+  }
+
+  /** The attempt's log file; its directory is made once per executor. */
+  logFile(spec: AttemptSpec): string {
+    const logFile = logFilePath(this.dataDir, spec.logGroupName, spec.logStreamName);
+    const logDir = path.dirname(logFile);
+    if (!this.knownDirs.has(logDir)) {
+      fs.mkdirSync(logDir, { recursive: true });
+      this.knownDirs.add(logDir);
+    }
+    return logFile;
+  }
+
+  onEvent(listener: AttemptEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** close(): no event goes out any more, queued ones included. */
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+  }
+
+  reportRunning(attempt: Attempt): void {
+    if (attempt.running) return;
+    attempt.running = true;
+    const { spec } = attempt;
+    this.emit({ type: 'running', key: spec.key, jobId: spec.jobId, attempt: spec.attempt, at: this.now() });
+  }
+
+  /** The attempt ended (once: later calls for it do nothing); drops everything kept for it. */
+  finish(attempt: Attempt, fields: ExitFields): void {
+    if (this.attempts.get(attempt.spec.key) !== attempt) return;
+    this.attempts.delete(attempt.spec.key);
+    this.onFinish(attempt);
+    attempt.frame = undefined;
+    attempt.env = undefined;
+    if (attempt.killTimer) clearTimeout(attempt.killTimer);
+    attempt.watcher?.close();
+    attempt.watcher = undefined;
+    this.emitExited(attempt.spec, fields);
+  }
+
+  /** A failure of this host (not the job) to set an attempt up: reported as a start failure. */
+  hostStartFailure(spec: AttemptSpec, e: unknown): void {
+    this.emitExited(spec, hostFailure(e));
+  }
+
+  emitExited(spec: AttemptSpec, fields: ExitFields): void {
+    const { at, ...rest } = fields;
+    this.emit({ type: 'exited', key: spec.key, jobId: spec.jobId, attempt: spec.attempt, at: at ?? this.now(), ...rest });
+  }
+
+  /** Events go out in order, in a later turn of the event loop: never inside start/stop/adopt. */
+  private emit(event: AttemptEvent): void {
+    if (this.closed) return;
+    this.queue.push(event);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const batch = this.queue;
+      this.queue = [];
+      for (const ev of batch) {
+        for (const listener of this.listeners) {
+          try {
+            listener(ev);
+          } catch (err) {
+            queueMicrotask(() => {
+              throw err; // a listener's bug: surface it, but after the other listeners ran
+            });
+          }
+        }
+      }
+    });
+  }
+}
+
+export function alreadyDispatched(key: string, stateDir: string): Error {
+  return new Error(`LocalExecutor: attempt ${key} was already dispatched (${stateDir} exists)`);
+}
+
+export function hostFailure(e: unknown): ExitFields {
+  return { neverStarted: true, reason: `CannotStartContainerError: ${e instanceof Error ? e.message : String(e)}` };
+}
+
+export function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}

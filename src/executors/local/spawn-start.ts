@@ -1,0 +1,112 @@
+// The local executor's spawn mode: the server spawns one shell supervisor per attempt
+// (`/bin/sh -c SCRIPT ob-supervisor <stateDir> <command...>`, detached; supervisor.ts), and learns
+// the attempt's end from that child's exit. The fallback when perl is missing or its launcher
+// cannot start, and the earlier design: each spawn forks the server and blocks the event loop until
+// the child exec'd (README: "Two ways to start supervisors"). Everything here is synchronous but
+// the child's events.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import type { AttemptSpec } from '../executor.js';
+import { REASON_SUPERVISOR_KILLED, alreadyDispatched, errno, hostFailure, type Attempt, type AttemptBook } from './attempts.js';
+import { killAttemptProcesses } from './proc.js';
+import { SUPERVISOR_ARG0, findSetsid, readPids, readRecordedExit, supervisorScript } from './supervisor.js';
+
+export class SpawnStarter {
+  /** The shell supervisor (needs setsid): made when first needed. */
+  private script: string | undefined;
+
+  /** `eager`: spawn mode from the start, so a missing setsid is an error of the constructor. */
+  constructor(
+    private readonly book: AttemptBook,
+    eager: boolean,
+  ) {
+    if (eager) this.script = supervisorScript(findSetsid());
+  }
+
+  /**
+   * Makes the attempt's state dir: from then on it is dispatched. Throws if it already was (a bug
+   * of the caller: the command must never run twice); false when this host failed (reported).
+   */
+  makeStateDir(spec: AttemptSpec, stateDir: string): boolean {
+    try {
+      fs.mkdirSync(stateDir);
+    } catch (e) {
+      if (errno(e) === 'EEXIST') throw alreadyDispatched(spec.key, stateDir);
+      if (errno(e) !== 'ENOENT') {
+        this.book.hostStartFailure(spec, e);
+        return false;
+      }
+      try {
+        fs.mkdirSync(stateDir, { recursive: true }); // attempts/ was removed under us
+      } catch (e2) {
+        this.book.hostStartFailure(spec, e2);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Spawns the attempt's supervisor; its `running` and `exited` follow from the child's events. */
+  spawn(attempt: Attempt, env: Record<string, string>): void {
+    const { spec, stateDir, key } = attempt;
+    const workDir = this.book.workDir(key);
+    let fd: number;
+    try {
+      this.script ??= supervisorScript(findSetsid());
+      try {
+        fs.mkdirSync(workDir);
+      } catch (e) {
+        if (errno(e) !== 'EEXIST') fs.mkdirSync(workDir, { recursive: true });
+      }
+      fd = fs.openSync(this.book.logFile(spec), 'a');
+    } catch (e) {
+      return this.book.finish(attempt, hostFailure(e));
+    }
+
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', this.script, SUPERVISOR_ARG0, stateDir, ...spec.command], {
+        cwd: workDir,
+        env,
+        // stdout is the log; the command gets 2>&1 from the script. The supervisor's own stderr
+        // is /dev/null so that the shell's job-status messages stay out of the job's log.
+        stdio: ['ignore', fd, 'ignore'],
+        detached: true,
+      });
+    } catch (e) {
+      fs.closeSync(fd);
+      return this.book.finish(attempt, hostFailure(e));
+    }
+    fs.closeSync(fd);
+    attempt.child = child;
+
+    child.once('spawn', () => {
+      attempt.supervisorPid = child.pid;
+      if (this.book.attempts.get(key) === attempt) this.book.reportRunning(attempt);
+    });
+    child.on('error', (err) => {
+      // Only a failed spawn ends an attempt here; otherwise 'exit' follows.
+      if (attempt.running || this.book.closed) return;
+      this.book.finish(attempt, { neverStarted: true, reason: `CannotStartContainerError: ${err.message}` });
+    });
+    child.once('exit', (code, signal) => {
+      if (this.book.closed || this.book.attempts.get(key) !== attempt) return;
+      if (code !== null) {
+        // The supervisor exits with the status it recorded (0..255, 128+N for signal N).
+        this.book.finish(attempt, { exitCode: code });
+        return;
+      }
+      // The supervisor itself was killed by `signal`: maybe after recording the status...
+      const recorded = readRecordedExit(stateDir);
+      if (recorded !== undefined) {
+        this.book.finish(attempt, recorded);
+        return;
+      }
+      // ...or not: the command may still run, unsupervised. Kill it: it must never run
+      // concurrently with a retry of the job.
+      killAttemptProcesses(key, attempt.commandPid ?? readPids(stateDir)?.command);
+      this.book.finish(attempt, { lost: true, reason: `${REASON_SUPERVISOR_KILLED} (${signal})` });
+    });
+  }
+}

@@ -1,0 +1,148 @@
+// Watching attempts through their state directories, and stopping them. Attempts whose supervisor
+// reports to nobody (adopted after a restart, or orphaned by a launcher crash) are followed through
+// fs.watch on their state dir, plus one shared interval that finds supervisors which died without
+// recording an exit. A stop needs the command's pid (= its process group): when it is not known
+// yet, the same watcher waits for the pid file. Both live here because they drive each other: a
+// state change applies a pending stop, and a stop may start the watching.
+
+import fs from 'node:fs';
+import type { AttemptSpec } from '../executor.js';
+import { REASON_SUPERVISOR_GONE, type Attempt, type AttemptBook } from './attempts.js';
+import type { Found } from './inspect.js';
+import { isLiveSupervisor, killAttemptProcesses, killGroup } from './proc.js';
+import { isSafePid, readPids, readRecordedExit, type RecordedExit } from './supervisor.js';
+
+export class StateWatch {
+  private adoptedTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly book: AttemptBook,
+    /** How often adopted attempts are checked for a supervisor that died without recording an exit. */
+    private readonly adoptedCheckIntervalMs: number,
+  ) {}
+
+  /** close(): the interval stops (the watchers are closed with the attempts). */
+  close(): void {
+    if (this.adoptedTimer) clearInterval(this.adoptedTimer);
+    this.adoptedTimer = undefined;
+  }
+
+  /** A live attempt found by adopt(): watched from now on; the server already knows it runs. */
+  watchAdopted(spec: AttemptSpec, stateDir: string, found: Extract<Found, { kind: 'alive' }>): void {
+    const attempt: Attempt = {
+      key: spec.key,
+      spec,
+      stateDir,
+      viaLauncher: false,
+      supervisorPid: found.supervisorPid,
+      supervisorStart: found.supervisorStart,
+      commandPid: found.commandPid,
+      adopted: true,
+      running: true, // the server knows (adopt's outcome): no second running event
+      stopSent: false,
+    };
+    this.book.attempts.set(spec.key, attempt);
+    this.watch(attempt);
+    this.ensureAdoptedTimer();
+  }
+
+  ensureAdoptedTimer(): void {
+    if (this.adoptedTimer) return;
+    this.adoptedTimer = setInterval(() => this.checkAdoptedAttempts(), this.adoptedCheckIntervalMs);
+    this.adoptedTimer.unref();
+  }
+
+  /** Watch the state directory: the exit file of an adopted attempt, a pid file a stop waits for. */
+  watch(attempt: Attempt): void {
+    if (attempt.watcher) return;
+    try {
+      attempt.watcher = fs.watch(attempt.stateDir, () => this.onStateChange(attempt));
+      attempt.watcher.on('error', () => {
+        attempt.watcher?.close();
+        attempt.watcher = undefined;
+      });
+    } catch {
+      // Directory gone, or out of inotify watches: the adopted-attempt interval still checks.
+    }
+    this.onStateChange(attempt); // whatever happened before the watcher existed
+  }
+
+  private onStateChange(attempt: Attempt): void {
+    if (this.book.attempts.get(attempt.spec.key) !== attempt) return;
+    if (attempt.stopGraceMs !== undefined && !attempt.stopSent) this.applyStop(attempt);
+    if (!attempt.adopted) return;
+    if (!attempt.running) {
+      // Taken over from a crashed launcher before it reported the start.
+      const pids = readPids(attempt.stateDir);
+      if (pids) {
+        attempt.commandPid ??= pids.command;
+        this.book.reportRunning(attempt);
+      }
+    }
+    const recorded = readRecordedExit(attempt.stateDir);
+    if (recorded !== undefined) this.finishRecorded(attempt, recorded);
+  }
+
+  private finishRecorded(attempt: Attempt, recorded: RecordedExit): void {
+    if ('exitCode' in recorded) this.book.reportRunning(attempt);
+    this.book.finish(attempt, recorded);
+  }
+
+  /** Safety net for adopted attempts, whose supervisor is not our child: it may die unrecorded. */
+  private checkAdoptedAttempts(): void {
+    let adopted = 0;
+    for (const attempt of [...this.book.attempts.values()]) {
+      if (!attempt.adopted) continue;
+      const recorded = readRecordedExit(attempt.stateDir);
+      if (recorded !== undefined) {
+        this.finishRecorded(attempt, recorded);
+        continue;
+      }
+      if (attempt.supervisorPid !== undefined && isLiveSupervisor(attempt.supervisorPid, attempt.supervisorStart, attempt.stateDir)) {
+        adopted++;
+        continue;
+      }
+      const late = readRecordedExit(attempt.stateDir); // recorded between the two looks
+      if (late !== undefined) {
+        this.finishRecorded(attempt, late);
+        continue;
+      }
+      killAttemptProcesses(attempt.spec.key, attempt.commandPid ?? readPids(attempt.stateDir)?.command);
+      this.book.finish(attempt, { lost: true, reason: REASON_SUPERVISOR_GONE });
+    }
+    if (adopted === 0 && this.adoptedTimer) {
+      clearInterval(this.adoptedTimer);
+      this.adoptedTimer = undefined;
+    }
+  }
+
+  /** SIGTERM the command's process group now if its pid is known, else as soon as it is. */
+  applyStop(attempt: Attempt): void {
+    if (attempt.stopSent || attempt.stopGraceMs === undefined) return;
+    if (attempt.commandPid === undefined) {
+      const pids = readPids(attempt.stateDir);
+      if (!pids) {
+        // Through a live launcher, `started` applies it (the command is exec'd by then). Otherwise
+        // the supervisor is about to write the pid file (or the spawn is in flight).
+        if (attempt.viaLauncher && !attempt.adopted) return;
+        this.watch(attempt);
+        return;
+      }
+      attempt.commandPid = pids.command;
+      if (attempt.supervisorPid === undefined) attempt.supervisorPid = pids.supervisor;
+    }
+    const pid = attempt.commandPid;
+    if (!isSafePid(pid)) return;
+    attempt.stopSent = true;
+    if (!attempt.adopted && attempt.watcher) {
+      attempt.watcher.close();
+      attempt.watcher = undefined;
+    }
+    killGroup(pid, 'SIGTERM');
+    attempt.killTimer = setTimeout(() => {
+      attempt.killTimer = undefined;
+      if (this.book.attempts.get(attempt.spec.key) === attempt) killGroup(pid, 'SIGKILL');
+    }, attempt.stopGraceMs);
+    attempt.killTimer.unref();
+  }
+}
