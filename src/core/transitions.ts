@@ -244,6 +244,8 @@ export function moveToRunning(job: Job, attempt: number, at: number): Outcome {
 export interface AttemptExit {
   attempt: number;
   at: number;
+  /** When the command started, if known and the job is still STARTING (its RUNNING report came with the exit). */
+  startedAt?: number;
   exitCode?: number;
   /** Container-level reason from the executor. */
   reason?: string;
@@ -291,9 +293,10 @@ export function finishAttempt(job: Job, exit: AttemptExit): Outcome {
   // lost in a restart, or the command exited at once): the job passed through RUNNING.
   const ran = !exit.neverStarted && !exit.lost;
   const set: JobPatch = {};
+  const startedAt = exit.startedAt ?? exit.at;
   if (job.status === 'STARTING' && ran) {
-    changes.push({ jobId: job.jobId, status: 'RUNNING', at: exit.at });
-    set.startedAt = exit.at;
+    changes.push({ jobId: job.jobId, status: 'RUNNING', at: startedAt });
+    set.startedAt = startedAt;
   }
   const next: JobStatus = succeeded ? 'SUCCEEDED' : retry ? 'RUNNABLE' : 'FAILED';
   changes.push({ jobId: job.jobId, status: next, at: exit.at });
@@ -317,7 +320,7 @@ export function finishAttempt(job: Job, exit: AttemptExit): Outcome {
     reason: exit.reason ?? null,
     statusReason: attemptStatusReason,
   };
-  if (job.status === 'STARTING' && ran) patch.startedAt = exit.at;
+  if (job.status === 'STARTING' && ran) patch.startedAt = startedAt;
   return {
     update: { jobId: job.jobId, from: [job.status], set },
     patchAttempt: { attempt: exit.attempt, patch },

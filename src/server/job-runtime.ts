@@ -61,6 +61,8 @@ export interface JobRuntimeDeps {
 
 /** RUNNABLE jobs read per queue per cycle; a cycle that fills them all runs again. */
 const HEADS_PER_QUEUE = 256;
+/** How many waiting-for-capacity reasons a queue stores per cycle (its head; the rest are derived on describe). */
+const STORED_CAPACITY_REASONS = 16;
 /** Backoff after a failed cycle or flush (the store was unavailable, say). */
 const RETRY_DELAY_MS = 1000;
 /** Tag on a SPOT/FARGATE_SPOT compute environment: chance per attempt-hour that Spot reclaims an attempt. */
@@ -374,6 +376,7 @@ export class JobRuntime implements ServiceHooks {
         // 4. apply
         const placedJobs = new Map((await tx.getJobs(plan.placements.map((p) => p.jobId))).map((j) => [j.jobId, j]));
         const placedQueues = new Set<string>();
+        const newAttempts: Attempt[] = [];
         const t = now();
         for (const p of plan.placements) {
           const job = placedJobs.get(p.jobId);
@@ -383,7 +386,8 @@ export class JobRuntime implements ServiceHooks {
           const taskId = this.deps.newUuid().replace(/-/g, '');
           const { logStreamName } = logLocation(job, taskId);
           const outcome = moveToStarting(job, { computeEnvironment: p.computeEnvironment, taskId, logStreamName }, t);
-          if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) continue;
+          if (isRefusal(outcome) || !(await tx.updateJob(outcome.update))) continue;
+          newAttempts.push(outcome.insertAttempt!);
           placedQueues.add(p.jobQueue);
           dispatch.push({
             ex,
@@ -395,10 +399,20 @@ export class JobRuntime implements ServiceHooks {
             at: t,
           });
         }
-        // Reasons: only for queues that made no progress this cycle. While a queue is moving,
-        // its waiting jobs' reasons would be stale at once and rewriting them is wasted work.
+        await tx.insertAttempts(newAttempts);
+        // Reasons. Waiting for capacity is the normal state of a busy queue: its reason is stored
+        // only on the first jobs of a queue that made no progress this cycle (while a queue moves,
+        // such reasons go stale at once and rewriting them is wasted work); DescribeJobs gives the
+        // others one. Reasons that need someone to act (MISCONFIGURATION, ACTION_REQUIRED) are
+        // always stored.
+        const capacityReasons = new Map<string, number>();
         for (const u of plan.unplaced) {
-          if (placedQueues.has(u.jobQueue) && u.reason.startsWith('CAPACITY:')) continue;
+          if (u.reason.startsWith('CAPACITY:')) {
+            if (placedQueues.has(u.jobQueue)) continue;
+            const n = capacityReasons.get(u.jobQueue) ?? 0;
+            if (n >= STORED_CAPACITY_REASONS) continue;
+            capacityReasons.set(u.jobQueue, n + 1);
+          }
           await tx.updateJob({ jobId: u.jobId, from: ['RUNNABLE'], set: { statusReason: u.reason } });
         }
         keepGoing = queues.some(
@@ -553,7 +567,15 @@ export class JobRuntime implements ServiceHooks {
       released.length = 0;
       const finished: Job[] = [];
       const jobs = new Map((await tx.getJobs([...new Set(events.map((e) => e.jobId))])).map((j) => [j.jobId, j]));
+      // A command that started and exited within one batch (most short jobs) is written once:
+      // its exit carries the start time, and the job passes through RUNNING in that one update.
+      const exiting = new Set(events.filter((e) => e.type === 'exited').map((e) => e.key));
+      const startedAt = new Map<string, number>();
       for (const e of events) {
+        if (e.type === 'running' && exiting.has(e.key)) {
+          startedAt.set(e.key, Math.round(e.at));
+          continue;
+        }
         const job = jobs.get(e.jobId);
         if (!job) continue;
         // Timestamps are whole epoch milliseconds (file times from executors are fractional).
@@ -568,6 +590,7 @@ export class JobRuntime implements ServiceHooks {
                 reason: e.reason,
                 neverStarted: e.neverStarted,
                 lost: e.lost,
+                startedAt: startedAt.get(e.key),
                 host: this.instanceId(job.computeEnvironment ?? ''),
               });
         if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) {

@@ -183,6 +183,10 @@ class SqlOps implements StoreTx, SqlContext {
     return sqlJobs.updateJob(this, update);
   }
 
+  insertAttempts(attempts: readonly Attempt[]): Promise<void> {
+    return sqlJobs.insertAttempts(this, attempts);
+  }
+
   insertAttempt(attempt: Attempt): Promise<void> {
     return sqlJobs.insertAttempt(this, attempt);
   }

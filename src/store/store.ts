@@ -72,7 +72,7 @@ export interface StoreReader {
   /** Children of an array in these statuses, lowest index first. */
   arrayChildren(parentId: string, statuses: readonly JobStatus[], limit: number): Promise<Job[]>;
   countArrayChildren(parentId: string, statuses: readonly JobStatus[]): Promise<number>;
-  /** Children per status, for the parents' statusSummary. */
+  /** Unfinished children per status (finished ones are the parent's counters), for statusSummary. */
   arrayStatusCounts(parentIds: readonly string[]): Promise<Map<string, Partial<Record<JobStatus, number>>>>;
 
   // ----- fair share
@@ -107,6 +107,7 @@ export interface StoreWriter {
   /** Applies a conditional update; resolves to whether the job was in a `from` state. */
   updateJob(update: JobUpdate): Promise<boolean>;
   insertAttempt(attempt: Attempt): Promise<void>;
+  insertAttempts(attempts: readonly Attempt[]): Promise<void>;
   updateAttempt(jobId: string, attempt: number, patch: AttemptPatch): Promise<void>;
 
   insertDependencies(edges: readonly DependencyEdge[]): Promise<void>;

@@ -184,7 +184,8 @@ export function emptyStatusSummary(): Record<JobStatus, number> {
 
 /** An array parent's arrayProperties: size and a statusSummary with all seven statuses. */
 export function arrayParentProperties(job: Job, counts: Partial<Record<JobStatus, number>>): Json {
-  const statusSummary = { ...emptyStatusSummary(), ...counts };
+  // Unfinished children are counted by status; finished ones are the parent's own counters.
+  const statusSummary = { ...emptyStatusSummary(), ...counts, SUCCEEDED: job.array!.succeeded, FAILED: job.array!.failed };
   const o: Json = { statusSummary, size: job.array!.size };
   o.statusSummaryLastUpdatedAt = job.array!.summaryUpdatedAt ?? job.createdAt;
   return o;

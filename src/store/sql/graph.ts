@@ -149,6 +149,9 @@ export async function arrayStatusCounts(c: SqlContext, parentIds: readonly strin
         .selectFrom('jobs')
         .select((eb) => ['array_parent_id as parent', 'status', eb.fn.countAll<number>().as('n')])
         .where('array_parent_id', 'in', part)
+        // Finished children are counted on the parent (array_succeeded/array_failed); scanning
+        // only the unfinished ones keeps this proportional to what is still going on.
+        .where('status', 'in', ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING'])
         .groupBy(['array_parent_id', 'status']),
     );
     for (const r of rows) {

@@ -194,7 +194,14 @@ export async function updateJob(c: SqlContext, update: JobUpdate): Promise<boole
 }
 
 export async function insertAttempt(c: SqlContext, attempt: Attempt): Promise<void> {
-  await run(c, c.qb.insertInto('attempts').values(attemptToRow(attempt)));
+  await insertAttempts(c, [attempt]);
+}
+
+/** Many attempts in a few multi-row INSERTs (a scheduling cycle starts hundreds at once). */
+export async function insertAttempts(c: SqlContext, attempts: readonly Attempt[]): Promise<void> {
+  for (const part of chunks(attempts)) {
+    if (part.length > 0) await run(c, c.qb.insertInto('attempts').values(part.map(attemptToRow)));
+  }
 }
 
 export async function updateAttempt(c: SqlContext, jobId: string, attempt: number, patch: AttemptPatch): Promise<void> {
