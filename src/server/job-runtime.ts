@@ -24,7 +24,7 @@ import {
   requestAttemptStop,
   type Outcome,
 } from '../core/transitions.js';
-import { ZERO_RESOURCES, type Attempt, type Job, type Resources } from '../core/types.js';
+import { ZERO_RESOURCES, type Attempt, type Job, type JobQueue, type Resources } from '../core/types.js';
 import { attemptKey, type AttemptEvent, type AttemptSpec, type Executor } from '../executors/executor.js';
 import type { JobGraph } from '../service/job-graph.js';
 import type { Registry } from '../service/registry.js';
@@ -61,6 +61,8 @@ export interface JobRuntimeDeps {
 
 /** RUNNABLE jobs read per queue per cycle; a cycle that fills them all runs again. */
 const HEADS_PER_QUEUE = 256;
+/** RUNNABLE jobs read from a queue that has no room anywhere: enough for its head's reason. */
+const HEADS_WITHOUT_ROOM = 16;
 /** How many waiting-for-capacity reasons a queue stores per cycle (its head; the rest are derived on describe). */
 const STORED_CAPACITY_REASONS = 16;
 /** Backoff after a failed cycle or flush (the store was unavailable, say). */
@@ -110,10 +112,38 @@ export class JobRuntime implements ServiceHooks {
 
   jobsSubmitted(jobIds: readonly string[]): void {
     for (const id of jobIds) this.submitted.push(id);
-    this.schedule();
+    this.kick();
   }
 
+  /**
+   * Queues whose situation changed since the last cycle: new RUNNABLE jobs, freed capacity on one
+   * of their compute environments. A cycle looks only at these (and at all after an outside
+   * change): a queue where nothing changed would get the same answer as last time, so the work
+   * per cycle follows what changed, not the backlog.
+   */
+  private readonly dirtyQueues = new Set<string>();
+  private allQueuesDirty = true;
+
+  private markQueue(queue: string): void {
+    this.dirtyQueues.add(queue);
+  }
+
+  /** Capacity freed on a compute environment: every queue that uses it may place again. */
+  private markComputeEnvironment(ce: string): void {
+    const arn = this.deps.registry.computeEnvironments.get(ce)?.computeEnvironmentArn;
+    for (const q of this.deps.registry.jobQueues.values()) {
+      if (q.computeEnvironmentOrder.some((o) => o.computeEnvironment === arn)) this.dirtyQueues.add(q.jobQueueName);
+    }
+  }
+
+  /** Something outside changed (a queue, a compute environment, a policy): every queue is looked at again. */
   schedule(): void {
+    this.allQueuesDirty = true;
+    this.kick();
+  }
+
+  /** Runs a cycle soon; it looks at the queues marked dirty. */
+  private kick(): void {
     if (this.closed) return;
     if (this.cycleState === 'running') {
       this.cycleAgain = true;
@@ -300,10 +330,11 @@ export class JobRuntime implements ServiceHooks {
       }
     } catch (e) {
       this.deps.log.error({ err: e }, 'scheduling cycle failed; retrying');
+      this.allQueuesDirty = true;
       setTimeout(() => this.schedule(), RETRY_DELAY_MS).unref();
     } finally {
       this.cycleState = 'idle';
-      if (this.cycleAgain && !this.closed) this.schedule();
+      if (this.cycleAgain && !this.closed) this.kick();
     }
   }
 
@@ -332,12 +363,21 @@ export class JobRuntime implements ServiceHooks {
           for (const job of await tx.getJobs(submitted)) {
             const outcome = evaluateSubmitted(job, t);
             if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) continue;
+            this.markQueue(job.jobQueue);
             if (job.array) await this.deps.graph.topUpArray(tx, applyPatch(job, outcome.update.set));
           }
         }
         // 2. snapshot
         const queues: QueueSnapshot[] = [];
+        const all = this.allQueuesDirty;
+        const dirty = new Set(this.dirtyQueues);
+        this.allQueuesDirty = false;
+        this.dirtyQueues.clear();
         for (const q of registry.jobQueues.values()) {
+          if (!all && !dirty.has(q.jobQueueName)) continue;
+          // With no room on any of its compute environments nothing can be placed: read only the
+          // first few jobs (for their reasons and time limits), not a full window.
+          const heads = this.hasRoom(q) ? HEADS_PER_QUEUE : HEADS_WITHOUT_ROOM;
           const base = {
             name: q.jobQueueName,
             priority: q.priority,
@@ -348,14 +388,14 @@ export class JobRuntime implements ServiceHooks {
             // Fair share: the heads of each share, and each share's recent use.
             const shares = [];
             for (const shareIdentifier of await tx.runnableShares(q.jobQueueName)) {
-              shares.push({ shareIdentifier, runnable: await tx.runnableHeadsForShare(q.jobQueueName, shareIdentifier, HEADS_PER_QUEUE) });
+              shares.push({ shareIdentifier, runnable: await tx.runnableHeadsForShare(q.jobQueueName, shareIdentifier, heads) });
             }
             if (shares.length === 0) continue;
             const policy = registry.findSchedulingPolicy(q.schedulingPolicyArn)?.fairsharePolicy;
             queues.push({ ...base, runnable: [], fairShare: buildFairShareSnapshot(policy, shares, undefined, this.fairShare, q.jobQueueName, now()) });
             continue;
           }
-          const runnable = await tx.runnableHeads(q.jobQueueName, HEADS_PER_QUEUE);
+          const runnable = await tx.runnableHeads(q.jobQueueName, heads);
           if (runnable.length === 0) continue;
           queues.push({ ...base, runnable });
         }
@@ -415,16 +455,20 @@ export class JobRuntime implements ServiceHooks {
           }
           await tx.updateJob({ jobId: u.jobId, from: ['RUNNABLE'], set: { statusReason: u.reason } });
         }
-        keepGoing = queues.some(
-          (q) =>
-            placedQueues.has(q.name) &&
-            (q.runnable.length === HEADS_PER_QUEUE || (q.fairShare?.shares.some((sh) => sh.runnable.length === HEADS_PER_QUEUE) ?? false)),
-        );
+        // A queue that filled its window and placed jobs may have more to place: look again.
+        for (const q of queues) {
+          const full = q.runnable.length === HEADS_PER_QUEUE || (q.fairShare?.shares.some((sh) => sh.runnable.length === HEADS_PER_QUEUE) ?? false);
+          if (full && placedQueues.has(q.name)) {
+            this.markQueue(q.name);
+            keepGoing = true;
+          }
+        }
         // 4b. Queue time-limit actions on jobs stuck at the head of their queue.
         if (await this.applyTimeLimits(tx, queues, plan, placedJobs)) keepGoing = true;
       });
     } catch (e) {
       this.submitted = submitted.concat(this.submitted);
+      this.allQueuesDirty = true;
       throw e;
     }
     // 5. dispatch what was committed
@@ -478,6 +522,8 @@ export class JobRuntime implements ServiceHooks {
       const outcome = cancelJob(job, `Canceled by JobStateTimeLimit action due to reason: ${action.reason}`, now);
       if (!(await this.apply(tx, outcome))) continue;
       await this.deps.graph.settle(tx, [{ ...job, status: 'FAILED' }]);
+      // The next job is now the head: the next cycle looks at this queue again.
+      this.markQueue(qs.name);
       cancelled = true;
     }
     return cancelled;
@@ -600,23 +646,42 @@ export class JobRuntime implements ServiceHooks {
         const after = applyPatch(job, outcome.update.set);
         jobs.set(job.jobId, after);
         if (after.status === 'RUNNING') this.armTimeout(after);
+        if (after.status === 'RUNNABLE') this.markQueue(after.jobQueue); // a retry
         if (e.type === 'exited' && job.computeEnvironment) {
           released.push({ ce: job.computeEnvironment, resources: job.spec.resources, ex: this.executorFor(job.computeEnvironment), key: e.key, job, at });
         }
         if (after.status === 'SUCCEEDED' || after.status === 'FAILED') finished.push(after);
       }
-      // Array parents, dependents, capped arrays: what follows from these jobs finishing.
-      if (finished.length > 0) await this.deps.graph.settle(tx, finished);
+      // Array parents, dependents, capped arrays: what follows from these jobs finishing. What it
+      // releases may be in any queue (dependents) or the same one (children): mark them.
+      if (finished.length > 0) {
+        await this.deps.graph.settle(tx, finished);
+        for (const f of finished) {
+          if (f.hasDependents) this.allQueuesDirty = true;
+          else if (f.arrayParentId !== undefined) this.markQueue(f.jobQueue);
+        }
+      }
     });
     for (const e of events) this.eventFailures.delete(e);
     for (const r of released) {
       this.usage.set(r.ce, subtractResources(this.usageOf(r.ce), r.resources));
+      this.markComputeEnvironment(r.ce);
       if (r.job.shareIdentifier !== undefined) {
         this.fairShare.stopped(r.job.jobQueue, r.job.shareIdentifier, r.resources.vcpus, r.job.startedAt, r.at);
       }
       r.ex?.release?.(r.key);
     }
-    if (released.length > 0) this.schedule();
+    if (released.length > 0 || this.dirtyQueues.size > 0 || this.allQueuesDirty) this.kick();
+  }
+
+  /** Whether any usable compute environment of the queue has a vCPU to spare. */
+  private hasRoom(q: JobQueue): boolean {
+    for (const ce of this.deps.registry.queueComputeEnvironments(q)) {
+      if (ce.state !== 'ENABLED' || ce.status !== 'VALID') continue;
+      const used = this.usageOf(ce.computeEnvironmentName);
+      if (ce.capacity.vcpus - used.vcpus > 1e-9 && ce.capacity.memory - used.memory > 0) return true;
+    }
+    return false;
   }
 
   // ----- helpers
