@@ -54,7 +54,7 @@ export interface StoreReader {
   listJobs(query: JobListQuery): Promise<Job[]>;
   /** The first `limit` RUNNABLE jobs of a queue in FIFO order. */
   runnableHeads(jobQueue: string, limit: number): Promise<RunnableJob[]>;
-  /** Jobs in these statuses, by seq, for recovery at start; page with afterSeq. */
+  /** Jobs in these statuses (SUBMITTED, STARTING, RUNNING only), by seq, for recovery at start; page with afterSeq. */
   jobsByStatus(statuses: readonly JobStatus[], afterSeq: number, limit: number): Promise<Job[]>;
   /** Resources held by STARTING and RUNNING jobs, per compute environment name. */
   activeUsage(): Promise<Map<string, Resources>>;

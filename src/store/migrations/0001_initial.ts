@@ -34,7 +34,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('jobs')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('seq', 'bigint', (c) => c.notNull().unique())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('queue', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
@@ -55,18 +55,37 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('array_index', 'integer')
     .addColumn('spec', 'text', (c) => c.notNull())
     .execute();
-  // ListJobs by queue and status, newest or oldest first; the RUNNABLE heads of a queue.
-  await db.schema.createIndex('jobs_queue_status_seq').on('jobs').columns(['queue', 'status', 'seq']).execute();
-  // ListJobs with a filter: every status of a queue, newest first.
-  await db.schema.createIndex('jobs_queue_seq').on('jobs').columns(['queue', 'seq']).execute();
-  // Recovery at start (SUBMITTED, STARTING, RUNNING).
-  await db.schema.createIndex('jobs_status_seq').on('jobs').columns(['status', 'seq']).execute();
-  // Children of an array job (ListJobs --array-job-id), in index order.
+  // Indexes are partial where they can be, so that a million finished array children cost
+  // little: each covers only the rows its queries look at. Queries that use a partial index
+  // state its condition literally (SQLite only uses one when the query implies it).
+  //
+  // The RUNNABLE heads of a queue, FIFO.
   await db.schema
-    .createIndex('jobs_array_parent')
+    .createIndex('jobs_runnable_heads')
     .on('jobs')
-    .columns(['array_parent_id', 'array_index'])
-    .where(sql.ref('array_parent_id'), 'is not', null)
+    .columns(['queue', 'seq'])
+    .where(sql.ref('status'), '=', sql.lit('RUNNABLE'))
+    .execute();
+  // ListJobs of a queue (jobs and array parents; children are listed through their parent),
+  // by status, and across statuses newest first when filtered.
+  await db.schema
+    .createIndex('jobs_queue_status_seq')
+    .on('jobs')
+    .columns(['queue', 'status', 'seq'])
+    .where(sql.ref('array_parent_id'), 'is', null)
+    .execute();
+  await db.schema
+    .createIndex('jobs_queue_seq')
+    .on('jobs')
+    .columns(['queue', 'seq'])
+    .where(sql.ref('array_parent_id'), 'is', null)
+    .execute();
+  // Recovery at start and the Spot sweep: the few jobs in SUBMITTED, STARTING or RUNNING.
+  await db.schema
+    .createIndex('jobs_active_seq')
+    .on('jobs')
+    .columns(['seq'])
+    .where(sql.ref('status'), 'in', [sql.lit('SUBMITTED'), sql.lit('STARTING'), sql.lit('RUNNING')])
     .execute();
 
   await db.schema

@@ -25,7 +25,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await add('array_summary_updated_at', 'bigint');
   await add('max_concurrency', 'integer');
 
-  // Children of an array by status (summaries, releases, cascades).
+  // Children of an array by status and index (listing, summaries, releases, cascades).
   await db.schema
     .createIndex('jobs_array_parent_status')
     .on('jobs')
@@ -34,9 +34,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   // RUNNABLE heads of one share of a fair-share queue, by scheduling priority then FIFO.
   await db.schema
-    .createIndex('jobs_queue_share_heads')
+    .createIndex('jobs_share_heads')
     .on('jobs')
-    .columns(['queue', 'status', 'share_identifier', 'scheduling_priority', 'seq'])
+    .columns(['queue', 'share_identifier', 'scheduling_priority desc', 'seq'])
+    .where((eb) => eb.and([eb(sql.ref('status'), '=', sql.lit('RUNNABLE')), eb(sql.ref('share_identifier'), 'is not', null)]))
     .execute();
 
   await db.schema

@@ -2,6 +2,7 @@
 // jobs (releasing, updating and counting children, the parent's progress counters) and fair share
 // (the shares with runnable jobs, each share's heads, the vCPUs each share holds).
 
+import { sql } from 'kysely';
 import type { RunnableJob } from '../../core/scheduler.js';
 import type { ArrayState, Job, JobStatus } from '../../core/types.js';
 import type { JobRow } from '../schema.js';
@@ -175,7 +176,7 @@ export async function runnableShares(c: SqlContext, jobQueue: string): Promise<s
       .selectFrom('jobs')
       .select((eb) => eb.fn.min<string>('share_identifier').as('s'))
       .where('queue', '=', jobQueue)
-      .where('status', '=', 'RUNNABLE')
+      .where(sql.ref('status'), '=', sql.lit('RUNNABLE'))
       .where('share_identifier', 'is not', null);
     if (after !== undefined) q = q.where('share_identifier', '>', after);
     const rows = await all<{ s: string | null }>(c, q);
@@ -193,7 +194,7 @@ export async function runnableHeadsForShare(c: SqlContext, jobQueue: string, sha
       .selectFrom('jobs')
       .select(['id', 'seq', 'vcpus', 'memory', 'gpus', 'status_reason', 'scheduling_priority'])
       .where('queue', '=', jobQueue)
-      .where('status', '=', 'RUNNABLE')
+      .where(sql.ref('status'), '=', sql.lit('RUNNABLE'))
       .where('share_identifier', '=', shareIdentifier)
       .orderBy('scheduling_priority', 'desc')
       .orderBy('seq', 'asc')

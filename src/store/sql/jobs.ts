@@ -21,7 +21,7 @@ const selectRunnableHeads = preparedQuery((qb) =>
     .selectFrom('jobs')
     .select(['id', 'seq', 'vcpus', 'memory', 'gpus', 'status_reason'])
     .where('queue', '=', param('queue'))
-    .where('status', '=', param('status'))
+    .where(sql.ref('status'), '=', sql.lit('RUNNABLE'))
     .orderBy('seq', 'asc')
     .limit(param('limit')),
 );
@@ -108,7 +108,7 @@ export async function listJobs(c: SqlContext, q: JobListQuery): Promise<Job[]> {
 
 export async function runnableHeads(c: SqlContext, jobQueue: string, limit: number): Promise<RunnableJob[]> {
   const rows = await c.runner.all<Pick<JobRow, 'id' | 'seq' | 'vcpus' | 'memory' | 'gpus' | 'status_reason'>>(
-    selectRunnableHeads(c.db).bind({ queue: jobQueue, status: 'RUNNABLE', limit }),
+    selectRunnableHeads(c.db).bind({ queue: jobQueue, limit }),
   );
   return rows.map((r) => {
     const j: RunnableJob = {
@@ -127,6 +127,8 @@ export async function jobsByStatus(c: SqlContext, statuses: readonly JobStatus[]
     c.qb
       .selectFrom('jobs')
       .selectAll()
+      // The partial index jobs_active_seq's own condition, verbatim, so that SQLite uses it.
+      .where(sql.ref('status'), 'in', [sql.lit('SUBMITTED'), sql.lit('STARTING'), sql.lit('RUNNING')])
       .where('status', 'in', [...statuses])
       .where('seq', '>', afterSeq)
       .orderBy('seq')
