@@ -73,6 +73,8 @@ const SPOT_SWEEP_MS = 5000;
 /** How often one attempt event may fail to apply before it is dropped. */
 const MAX_EVENT_TRIES = 5;
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export class JobRuntime implements ServiceHooks {
   /** Resources held by STARTING/RUNNING jobs per compute environment; mirrors the store. */
   private readonly usage = new Map<string, Resources>();
@@ -327,6 +329,9 @@ export class JobRuntime implements ServiceHooks {
       while (keepGoing && !this.closed) {
         this.cycleAgain = false;
         keepGoing = (await this.cycle()) || this.cycleAgain;
+        // SQLite work is synchronous: yield to the event loop between cycles so that requests and
+        // attempt events are served while a long backlog is being placed.
+        if (keepGoing) await yieldToEventLoop();
       }
     } catch (e) {
       this.deps.log.error({ err: e }, 'scheduling cycle failed; retrying');
@@ -557,7 +562,10 @@ export class JobRuntime implements ServiceHooks {
     this.flushState = 'running';
     let retryLater = false;
     try {
+      let first = true;
       while (this.events.length > 0 && !this.closed) {
+        if (!first) await yieldToEventLoop();
+        first = false;
         const events = this.events;
         this.events = [];
         try {
