@@ -285,14 +285,17 @@ export class JobService {
     if (input.nextToken !== undefined) {
       const t = decodeToken(input.nextToken, (v): v is { s: number; f: string } => typeof v.s === 'number' && typeof v.f === 'string');
       if (t.f !== fingerprint) throw clientError('nextToken was returned for a different ListJobs request; repeat the same parameters with it');
-      query.afterSeq = t.s;
+      // Children are paged by index (their own index range), everything else by submission order.
+      if (query.arrayParentId !== undefined) query.afterArrayIndex = t.s;
+      else query.afterSeq = t.s;
     }
     // One extra row tells whether there is a next page.
     const rows = await this.ctx.store.listJobs({ ...query, limit: query.limit + 1 });
     const page = rows.slice(0, query.limit);
     const more = rows.length > query.limit;
     const result: { jobs: Job[]; nextToken?: string } = { jobs: page };
-    if (more) result.nextToken = encodeToken({ s: page[page.length - 1].seq, f: fingerprint });
+    const last = page[page.length - 1];
+    if (more) result.nextToken = encodeToken({ s: query.arrayParentId !== undefined ? (last.arrayIndex ?? 0) : last.seq, f: fingerprint });
     return result;
   }
 

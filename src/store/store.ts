@@ -36,6 +36,8 @@ export interface JobListQuery {
   order: 'asc' | 'desc';
   /** Continue after this seq (exclusive), in the listing's order. */
   afterSeq?: number;
+  /** Children listings: continue after this array index (the index orders them). */
+  afterArrayIndex?: number;
   limit: number;
 }
 

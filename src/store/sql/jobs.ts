@@ -101,6 +101,7 @@ export async function listJobs(c: SqlContext, q: JobListQuery): Promise<Job[]> {
   if (q.createdBefore !== undefined) query = query.where('created_at', '<', q.createdBefore);
   if (q.createdAfter !== undefined) query = query.where('created_at', '>', q.createdAfter);
   if (q.afterSeq !== undefined) query = query.where('seq', q.order === 'asc' ? '>' : '<', q.afterSeq);
+  if (q.afterArrayIndex !== undefined) query = query.where('array_index', q.order === 'asc' ? '>' : '<', q.afterArrayIndex);
   query = query.orderBy(q.arrayParentId !== undefined ? 'array_index' : 'seq', q.order).limit(q.limit);
   const rows = await all<JobRow>(c, query);
   return hydrate(c, rows);
