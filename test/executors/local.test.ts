@@ -1,7 +1,9 @@
 // The local process executor: the shared conformance suite, then what is particular to it
-// (process groups, work dirs, the supervisor and its state files, crash cases, throughput), in both
-// of its launcher modes: `perl` (one perl launcher forks the supervisors) and `spawn` (the server
-// spawns a shell supervisor per attempt). What only the perl launcher does: local-launcher.test.ts.
+// (process groups, work dirs, the supervisor and what it records, crash cases, throughput), in both
+// of its launcher modes: `perl` (one perl launcher forks the commands and supervises them, keeping a
+// journal) and `spawn` (the server spawns a shell supervisor per attempt, which keeps state files).
+// "The supervisor" below is the launcher in perl mode. What only the perl launcher does:
+// local-launcher.test.ts.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,9 +14,21 @@ import { fileURLToPath } from 'node:url';
 import { LocalExecutor, attemptStateDir, attemptWorkDir, type LauncherMode } from '../../src/executors/local/local-executor.js';
 import { findPerl } from '../../src/executors/local/launcher.js';
 import { logFilePath } from '../../src/store/log-files.js';
-import { readExitStatus, readPids } from '../../src/executors/local/supervisor.js';
+import { readExitStatus } from '../../src/executors/local/supervisor.js';
 import { Harness, runExecutorConformance } from './conformance.js';
-import { TIMEOUT, carriesKey, isAlive, killAttemptHard, waitForPids, waitForRecordedExit, waitUntil, waitUntilGone } from './local-helpers.js';
+import {
+  TIMEOUT,
+  carriesKey,
+  isAlive,
+  killAttemptHard,
+  readJournals,
+  recordedExit,
+  startedPids,
+  waitForPids,
+  waitForRecordedExit,
+  waitUntil,
+  waitUntilGone,
+} from './local-helpers.js';
 
 if (findPerl()) localExecutorTests('perl');
 else test('local executor (perl)', { skip: 'no perl on this machine' }, () => {});
@@ -51,7 +65,7 @@ function localExecutorTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       assert.equal(key, `key=${spec.key}`);
       // Not a shell background job: SIGINT and SIGQUIT are not ignored.
       assert.equal(sigIgn, 'SigIgn:\t0000000000000000');
-      assert.equal(readPids(attemptStateDir(h.dataDir, spec.key))?.command, pid);
+      assert.equal(startedPids(h.dataDir, spec.key)?.command, pid);
     }));
 
     test('PATH and HOME come from the server unless the job sets them; command[0] is looked up in the job PATH', withHarness(async (h) => {
@@ -102,15 +116,20 @@ function localExecutorTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       assert.equal(h.log(again), `tool in ${attemptWorkDir(h.dataDir, again.key)}\n`);
     }));
 
-    test('release() removes the state and work dirs; adopt then no longer knows the attempt', withHarness(async (h) => {
+    test('release() removes the work dir and what was recorded (state dir / journal: released)', withHarness(async (h) => {
       const spec = h.start(h.spec(['sh', '-c', 'echo scratch > file; exit 0']));
       const stateDir = attemptStateDir(h.dataDir, spec.key);
       const workDir = attemptWorkDir(h.dataDir, spec.key);
       await h.events.exited(spec.key, TIMEOUT);
       assert.equal(fs.readFileSync(path.join(workDir, 'file'), 'utf8'), 'scratch\n');
-      assert.equal(readExitStatus(stateDir), 0);
+      assert.equal(recordedExit(h.dataDir, spec.key), 0);
+      assert.equal(fs.existsSync(stateDir), launcher === 'spawn', 'a state dir in spawn mode only');
       local(h).release(spec.key);
       await waitUntil(() => !fs.existsSync(stateDir) && !fs.existsSync(workDir), 'state and work dirs removed');
+      if (launcher === 'perl') {
+        // The launcher's current journal stays; an R record says the attempt is released.
+        await waitUntil(() => readJournals(h.dataDir).get(spec.key)?.released === true, 'an R record');
+      }
       assert.ok(fs.existsSync(path.dirname(workDir)));
       assert.ok(fs.existsSync(logFilePath(h.dataDir, spec.logGroupName, spec.logStreamName)), 'the log stays (it belongs to the log store)');
     }));
@@ -121,7 +140,7 @@ function localExecutorTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       local(h).release(spec.key);
       h.executor.stop(spec.key, 0);
       assert.equal((await h.events.exited(spec.key, TIMEOUT)).exitCode, 143);
-      assert.equal(readExitStatus(attemptStateDir(h.dataDir, spec.key)), 143);
+      assert.equal(recordedExit(h.dataDir, spec.key), 143);
     }));
 
     test('starting the same attempt twice is a bug and throws', withHarness(async (h) => {
@@ -172,7 +191,7 @@ function localExecutorTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       process.kill(pids.supervisor, 'SIGKILL');
       const exited = await h.events.exited(spec.key, TIMEOUT);
       assert.equal(exited.lost, true);
-      assert.match(exited.reason ?? '', /^CannotInspectContainerError: .*supervisor was killed/);
+      assert.match(exited.reason ?? '', launcher === 'perl' ? /^CannotInspectContainerError: the local launcher supervising the attempt was killed/ : /^CannotInspectContainerError: .*supervisor was killed/);
       await waitUntilGone(pids.command);
     }));
 
@@ -192,9 +211,9 @@ function localExecutorTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       await waitUntil(() => !fs.readdirSync('/proc').some((p) => /^\d+$/.test(p) && carriesKey(Number(p), spec.key)), 'no process with the key');
     }));
 
-    test('adopt: a bare stateDir (dispatched, then the server died before anything picked it up) is not-started, and undone', withHarness(async (h) => {
+    test('adopt: dispatched, then the server died before anything picked it up (spawn: a bare state dir; perl: no trace) is not-started, and undone', withHarness(async (h) => {
       const spec = h.spec(['sh', '-c', 'echo ran']);
-      fs.mkdirSync(attemptStateDir(h.dataDir, spec.key));
+      if (launcher === 'spawn') fs.mkdirSync(attemptStateDir(h.dataDir, spec.key));
       assert.deepEqual(await h.executor.adopt([spec]), [{ key: spec.key, outcome: 'not-started' }]);
       assert.equal(fs.existsSync(attemptStateDir(h.dataDir, spec.key)), false);
       assert.equal(fs.existsSync(attemptWorkDir(h.dataDir, spec.key)), false);
@@ -205,30 +224,49 @@ function localExecutorTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       assert.deepEqual(h.events.of(spec.key).map((e) => e.type), ['running', 'exited']);
     }));
 
-    test('adopt: a stateDir and a work dir but no supervisor (one was there, gone before it wrote its pid) is lost', withHarness(async (h) => {
+    test('adopt: claimed (a work dir) but nothing recorded and no supervisor (one was there, gone before it recorded anything) is lost', withHarness(async (h) => {
       const spec = h.spec(['sh', '-c', 'exit 0']);
-      fs.mkdirSync(attemptStateDir(h.dataDir, spec.key));
+      if (launcher === 'spawn') fs.mkdirSync(attemptStateDir(h.dataDir, spec.key));
       fs.mkdirSync(attemptWorkDir(h.dataDir, spec.key));
       assert.deepEqual(await h.executor.adopt([spec]), [{ key: spec.key, outcome: 'lost' }]);
       assert.equal((await h.events.exited(spec.key, TIMEOUT)).lost, true);
     }));
 
-    test('adopt: an incomplete exit file (no newline) does not count as an exit', withHarness(async (h) => {
+    test('adopt: an incomplete exit record (no newline) does not count as an exit', withHarness(async (h) => {
       const spec = h.spec(['sh', '-c', 'exit 0']);
-      const stateDir = attemptStateDir(h.dataDir, spec.key);
-      fs.mkdirSync(stateDir);
-      fs.writeFileSync(path.join(stateDir, 'exit'), '1');
-      assert.equal(readExitStatus(stateDir), undefined);
+      if (launcher === 'spawn') {
+        const stateDir = attemptStateDir(h.dataDir, spec.key);
+        fs.mkdirSync(stateDir);
+        fs.writeFileSync(path.join(stateDir, 'exit'), '1');
+        assert.equal(readExitStatus(stateDir), undefined);
+        assert.deepEqual(await h.executor.adopt([spec]), [{ key: spec.key, outcome: 'lost' }]);
+        fs.writeFileSync(path.join(stateDir, 'exit'), '12\n');
+        assert.equal(readExitStatus(stateDir), 12);
+        return;
+      }
+      // The journal of a launcher that is gone (pid 4194304 is above any pid_max): started, and an
+      // X record cut short.
+      const journal = path.join(h.dataDir, 'journals', 'journal.4194304.1.0');
+      fs.mkdirSync(path.dirname(journal), { recursive: true });
+      fs.writeFileSync(journal, `S ${spec.key} 4194304 1 1 1000\nX ${spec.key} 1`);
+      fs.mkdirSync(attemptWorkDir(h.dataDir, spec.key));
       assert.deepEqual(await h.executor.adopt([spec]), [{ key: spec.key, outcome: 'lost' }]);
-      fs.writeFileSync(path.join(stateDir, 'exit'), '12\n');
-      assert.equal(readExitStatus(stateDir), 12);
+      assert.equal((await h.events.exited(spec.key, TIMEOUT)).lost, true);
+      // Completed, it counts (for the next restart).
+      fs.appendFileSync(journal, '2 2000\n');
+      await h.restart();
+      assert.deepEqual(await h.executor.adopt([spec]), [{ key: spec.key, outcome: 'exited' }]);
+      const exited = await h.events.exited(spec.key, TIMEOUT);
+      assert.equal(exited.exitCode, 12);
+      assert.equal(exited.at, 2000);
     }));
 
     test('adopt: an exit recorded while down is reported with when it was recorded', withHarness(async (h) => {
       const spec = h.start(h.spec(['sh', '-c', 'exit 7']));
       await waitForRecordedExit(h.dataDir, spec.key, TIMEOUT);
       await h.restart();
-      const recordedAt = fs.statSync(path.join(attemptStateDir(h.dataDir, spec.key), 'exit')).mtimeMs;
+      const recordedAt =
+        launcher === 'spawn' ? fs.statSync(path.join(attemptStateDir(h.dataDir, spec.key), 'exit')).mtimeMs : readJournals(h.dataDir).get(spec.key)!.exit!.at;
       assert.deepEqual(await h.executor.adopt([spec]), [{ key: spec.key, outcome: 'exited' }]);
       const exited = await h.events.exited(spec.key, TIMEOUT);
       assert.equal(exited.exitCode, 7);
@@ -242,7 +280,9 @@ function localExecutorTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       await h.restart();
       const [outcome] = await h.executor.adopt([spec]);
       assert.equal(outcome.outcome, 'running');
-      assert.equal(outcome.outcome === 'running' ? outcome.startedAt : undefined, fs.statSync(path.join(attemptStateDir(h.dataDir, spec.key), 'pid')).mtimeMs);
+      const startedAt =
+        launcher === 'spawn' ? fs.statSync(path.join(attemptStateDir(h.dataDir, spec.key), 'pid')).mtimeMs : readJournals(h.dataDir).get(spec.key)!.start!.at;
+      assert.equal(outcome.outcome === 'running' ? outcome.startedAt : undefined, startedAt);
       process.kill(pids.supervisor, 'SIGKILL');
       const exited = await h.events.exited(spec.key, TIMEOUT);
       assert.equal(exited.lost, true);

@@ -1,7 +1,7 @@
 // The local executor's record of the attempts it watches, and the one way their events go out.
-// Every start path (perl launcher, spawn mode), the state-dir watching and adopt share it: an
-// attempt is "ours" exactly while it is in `attempts`, `finish` ends that exactly once, and events
-// are queued and delivered in a later turn of the event loop (never inside start/stop/adopt).
+// Every start path (perl launcher, spawn mode), the journal and state-dir watching and adopt share
+// it: an attempt is "ours" exactly while it is in `attempts`, `finish` ends that exactly once, and
+// events are queued and delivered in a later turn of the event loop (never inside start/stop/adopt).
 // Also here: where an attempt lives on disk, and the AWS-style reasons every path reports.
 
 import type { ChildProcess } from 'node:child_process';
@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { logFilePath } from '../../store/log-files.js';
 import type { AttemptEvent, AttemptEventListener, AttemptSpec } from '../executor.js';
+import type { JournalFile, RecordedProcess } from './journal.js';
 import type { LaunchRequest, PerlLauncher } from './launcher.js';
 
 /** What attemptKey() produces: usable as a single path component. */
@@ -19,6 +20,9 @@ export const REASON_LOST_WHILE_DOWN =
   "CannotInspectContainerError: the attempt's supervisor is gone without a recorded exit status (lost while the server was down)";
 export const REASON_SUPERVISOR_GONE = "CannotInspectContainerError: the attempt's supervisor is gone without a recorded exit status";
 export const REASON_LAUNCHER_DIED = 'CannotStartContainerError: the local launcher exited before it started the attempt';
+/** Perl mode: the launcher supervises the attempts itself; killed, it takes their statuses along. */
+export const REASON_LAUNCHER_KILLED = 'CannotInspectContainerError: the local launcher supervising the attempt was killed before recording its exit status';
+export const REASON_LAUNCHER_LOST_WHILE_DOWN = `${REASON_LAUNCHER_KILLED} (lost while the server was down)`;
 
 type ExitedEvent = Extract<AttemptEvent, { type: 'exited' }>;
 export type ExitFields = Omit<ExitedEvent, 'type' | 'key' | 'jobId' | 'attempt' | 'at'> & { at?: number };
@@ -27,8 +31,9 @@ export type ExitFields = Omit<ExitedEvent, 'type' | 'key' | 'jobId' | 'attempt' 
 export interface Attempt extends LaunchRequest {
   readonly key: string;
   spec: AttemptSpec;
+  /** Its state dir: spawn mode only (perl mode has none; the path is where it would be). */
   stateDir: string;
-  /** Started through the perl launcher: its events come from the launcher (while that lives). */
+  /** Perl mode (started through a launcher, or adopted from a journal): never a state dir. */
   viaLauncher: boolean;
   /** The launcher it was handed to. */
   launcher?: PerlLauncher<Attempt>;
@@ -43,7 +48,11 @@ export interface Attempt extends LaunchRequest {
   supervisorStart?: number;
   /** The command's pid = its process group id, once known. */
   commandPid?: number;
-  /** Watched through its state files (after adopt, or after its launcher died). */
+  /** Perl mode, adopted from a journal: the command's process as its S record names it (pid reuse guard). */
+  recorded?: RecordedProcess;
+  /** Perl mode, adopted: the journal its end will be recorded in (watched). */
+  journal?: JournalFile;
+  /** Followed through its journal (perl mode) or state files (spawn mode): adopted after a restart. */
   adopted: boolean;
   /** The `running` event went out (or, adopted by `adopt`, the server knows it runs). */
   running: boolean;
@@ -54,7 +63,7 @@ export interface Attempt extends LaunchRequest {
   watcher?: fs.FSWatcher;
 }
 
-/** <dataDir>/attempts/<key>: the supervisor's pid and exit files; its existence marks "dispatched". */
+/** <dataDir>/attempts/<key>, spawn mode: the supervisor's pid and exit files; its existence marks "dispatched". */
 export function attemptStateDir(dataDir: string, key: string): string {
   return path.join(path.resolve(dataDir), 'attempts', key);
 }

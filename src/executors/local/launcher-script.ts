@@ -1,78 +1,114 @@
 // The perl launcher of the local executor, embedded as a string so that it is found from dist/ as
 // well as from src/. Node starts it once per LocalExecutor (`perl -e LAUNCHER_SCRIPT -- <dataDir>
-// <padding>`), writes start requests to its stdin and reads reports from its stdout; the launcher
-// forks one supervisor per attempt, which forks the command. Only modules of perl-base are used
-// (POSIX, Fcntl, Errno), which Debian and Ubuntu always install. Design: src/executors/README.md.
+// <clock> <rotateBytes> <padding>`), writes start requests to its stdin and reads reports from its
+// stdout. The launcher itself supervises the attempts: it forks each command directly (one fork
+// and one exec per attempt), reaps it, and records what happened in a journal file it owns. Only
+// modules of perl-base are used (POSIX, Fcntl, Errno), which Debian and Ubuntu always install.
+// Design: src/executors/README.md.
 //
 // Requests (stdin): a 4-byte big-endian length, then that many bytes: NUL-separated fields
-//   start KEY STATEDIR WORKDIR LOGFILE PROGRAM ARGC ARGV[0] .. ARGV[ARGC-1] NAME=VALUE ...
+//   start KEY WORKDIR LOGFILE PROGRAM ARGC ARGV[0] .. ARGV[ARGC-1] NAME=VALUE ...
 // (an argument or environment value may hold any byte but NUL). PROGRAM is the file to exec (the
 // server resolved ARGV[0] in the job's PATH, as Docker does); the command gets ARGV as its argv.
 // Reports (stdout), one line each:
-//   ready PID               the launcher runs; nothing is written to it before this line
+//   ready PID START         the launcher runs (START: its start time, /proc/PID/stat field 22);
+//                           nothing is written to it before this line. Its first journal is 0.
+//   journal SEQ             it writes to journal SEQ from now on: the requests acknowledged after
+//                           this line are journaled there
 //   ack N                   the next N requests were read and may be acted on (written before the
-//                           launcher acts on them: one per request, just before its fork). If the
-//                           launcher dies, the requests it did not acknowledge were never acted
-//                           on, and the server sends them to the next launcher.
-//   started KEY PID         the command was exec'd (its pid file is written)
-//   exited KEY STATUS       the command ended: STATUS as a shell reports it (the exit file is written)
-//   failed KEY MESSAGE      the command could not be started (the failed and exit files are written,
-//                           except when even that was impossible, or when the attempt had been
-//                           given up: its work dir existed)
-//   gone KEY exit|signal N  the supervisor ended without reporting `exited` or `failed`
+//                           launcher forks any of them). If the launcher dies, the requests it did
+//                           not acknowledge were never acted on: the server sends them to the next one.
+//   started KEY PID         the command's process was forked (it execs the command next)
+//   exited KEY STATUS       the command ended: STATUS as a shell reports it; the X record is written
+//   failed KEY MESSAGE      the command could not be started (after `started`, when the child
+//                           failed: its F record is written)
 //
-// The supervisor claims its attempt before anything else, by creating the work dir (mkdir is
-// exclusive): a server that gave the attempt up (no supervisor to be seen) created it first, and a
-// supervisor that comes late does not run the command.
+// The journal: <dataDir>/journals/journal.<launcher pid>.<launcher start time>.<seq>, opened with
+// O_APPEND; each record is one line written with one write(2), so records of concurrent writers
+// (the launcher and its forked children) never interleave:
+//   S KEY PID LO HI MS      the child, first thing after the fork: its pid (= the command's, exec
+//                           keeps it), bounds of its start time (LO <= /proc/PID/stat field 22 <=
+//                           HI, clock ticks since boot: with the pid, it names the process for
+//                           good; read from the boot-time clock just before and just after the
+//                           fork, which costs the child no /proc read) and the epoch ms
+//   X KEY STATUS MS         the launcher, after reaping the command, before it reports `exited`
+//   F KEY MS MESSAGE        the child (or the launcher, when fork fails): the command was not started
+//   E                       the launcher read its stdin to the end: it forks nothing more
+//   Q                       the launcher exits: every child it forked is reaped and journaled
+//   R KEY                   the server (not the launcher) recorded the attempt's exit durably
+// All records of one attempt go to the journal that was current when its request was acknowledged.
+// A new journal is started when the current one exceeds ROTATE bytes; the server deletes old ones.
 //
-// Supervisors report to the launcher through one pipe the launcher holds (messages shorter than
-// PIPE_BUF, so atomic); they never write to the launcher's stdout and ignore SIGPIPE: without the
-// launcher they carry on, and their state files are the record. The launcher learns that a
-// supervisor ended from waitpid (SIGCHLD), and reports a supervisor that ended without saying why.
+// The child, in this order: the S record; the claim (mkdir of the work dir: exclusive; a server
+// that gave the attempt up made it first, and then the command is never run); setsid; chdir;
+// stdin /dev/null; stdout and stderr appended to the log; an empty signal mask (the dispositions
+// are the defaults already); exactly the request's environment; a last check that the launcher
+// still lives (a command never runs without it); exec. The child does as little as it can: every
+// page it writes before exec is a copy (fork is copy-on-write). A failure writes an F record and a line to a pipe the
+// launcher drains (close-on-exec, shared by all children: the launcher never blocks on a child),
+// then _exit(127). Because S comes before the claim, a server that finds an attempt's work dir
+// taken (by a child) finds its S record too.
+//
+// The server dying (stdin EOF) does not stop the launcher: it reads what is left of its stdin,
+// forks those attempts, writes E, keeps reaping and journaling, and exits (Q) when it has no child
+// left. It blocks HUP, INT, QUIT, TERM and PIPE (they stay pending, never delivered): only SIGKILL
+// ends it early, and then its commands' statuses are lost (the server kills them and reports them
+// lost). Blocked rather than ignored, they keep their default dispositions for the children, and a
+// signal that reaches a child before it unblocks them (a stop() right after the fork) waits for
+// the unblocking instead of being discarded.
 //
 // The script must not contain a dollar sign followed by an opening brace, nor a backquote (it is a
 // template literal).
 
-/** argv[0] ($0) a perl supervisor gives itself, followed by a space and its state directory. */
-export const PERL_SUPERVISOR_NAME = 'openbatch-supervisor';
-
-/** $0 of the launcher, followed by a space and the data directory (a supervisor has it until it names itself). */
+/** $0 of the launcher, followed by a space and the data directory (its children keep it until they exec). */
 export const PERL_LAUNCHER_NAME = 'openbatch-launcher';
-
-/** Written by a supervisor whose command could not be started: "<message>\n" (then exit is "127\n"). */
-export const FAILED_FILE = 'failed';
 
 export const LAUNCHER_SCRIPT = String.raw`
 use strict;
 use POSIX ();
-use Fcntl qw(O_WRONLY O_CREAT O_TRUNC F_GETFL F_SETFL O_NONBLOCK);
+use Fcntl qw(O_RDONLY O_WRONLY O_CREAT O_EXCL O_APPEND F_GETFL F_SETFL O_NONBLOCK);
 use Errno qw(EINTR EAGAIN EEXIST ENOENT);
 
-my $data_dir = $ARGV[0];
+my ($data_dir, $clock, $rotate_at) = @ARGV;
 $0 = "openbatch-launcher $data_dir";
-$SIG{PIPE} = 'IGNORE';
-$SIG{CHLD} = sub { };    # a supervisor's end interrupts select()
-my @IGNORED_BY_SUPERVISOR = qw(HUP INT QUIT TERM PIPE);
+POSIX::sigprocmask(POSIX::SIG_BLOCK(), POSIX::SigSet->new(POSIX::SIGHUP(), POSIX::SIGINT(), POSIX::SIGQUIT(), POSIX::SIGTERM(), POSIX::SIGPIPE()));
+$SIG{CHLD} = sub { };    # a child's end interrupts select()
+my $launcher = $$;
+my $empty_mask = POSIX::SigSet->new();
+$rotate_at = 4194304 unless defined $rotate_at && $rotate_at =~ /^[1-9][0-9]*$/;
+my $hz = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
 
-pipe(my $rep_r, my $rep_w) or die "openbatch launcher: pipe: $!\n";
-fcntl($rep_r, F_SETFL, fcntl($rep_r, F_GETFL, 0) | O_NONBLOCK) or die "openbatch launcher: fcntl: $!\n";
-
-my %sup;     # supervisor pid => attempt key
-my %done;    # attempt key => 1 once its supervisor reported exited or failed
-my $in = '';
-my $rep = '';
-
-# Blocking write of a whole report to the server; when the server is gone, leave (the supervisors
-# carry on: they are not killed).
-sub out {
-    my ($s) = @_;
-    my $off = 0;
-    while ($off < length $s) {
-        my $n = syswrite(STDOUT, $s, length($s) - $off, $off);
-        if (defined $n) { $off += $n; next }
-        next if $! == EINTR;
-        exit 0;
+# clock_gettime(CLOCK_REALTIME) in epoch ms, clock_gettime(CLOCK_BOOTTIME) in clock ticks (the
+# unit of /proc/PID/stat's start time): through syscall(), whose number for this architecture comes
+# from the server (perl-base has no Time::HiRes). Without it: whole seconds, and /proc.
+sub now_ms {
+    if ($clock) {
+        my $t = "\0" x 16;
+        if (syscall($clock, 0, $t) == 0) {
+            my ($s, $ns) = unpack('q q', $t);
+            return $s * 1000 + int($ns / 1000000);
+        }
     }
+    return time() * 1000;
+}
+sub boot_ticks {
+    my $t = "\0" x 16;
+    return -1 if syscall($clock, 7, $t) != 0;
+    my ($s, $ns) = unpack('q q', $t);
+    return $s * $hz + int($ns * $hz / 1000000000);
+}
+$clock = 0 unless defined $clock && $clock =~ /^[1-9][0-9]*$/ && eval { now_ms() > 1e12 && boot_ticks() >= 0 };
+
+# Field 22 of /proc/PID/stat: when the process started (clock ticks since boot).
+sub start_time {
+    sysopen(my $f, "/proc/$_[0]/stat", 0) or return 0;
+    my $s = '';
+    sysread($f, $s, 2048);
+    close $f;
+    my $i = rindex($s, ')');
+    return 0 if $i < 0;
+    my @f = split / /, substr($s, $i + 2), 21;
+    return $f[19] || 0;
 }
 
 sub clean {
@@ -82,116 +118,155 @@ sub clean {
     return $s;
 }
 
-sub write_file {
-    my ($path, $text) = @_;
-    sysopen(my $f, $path, O_WRONLY | O_CREAT | O_TRUNC, 0644) or return 0;
-    my $n = syswrite($f, $text);
-    close($f) or return 0;
-    return defined $n && $n == length $text;
-}
-
-# Field 22 of /proc/self/stat: when this process started (clock ticks since boot). With the pid, it
-# names a process for good (pids are reused, start times of one pid are not).
-sub start_time {
-    open(my $f, '<', '/proc/self/stat') or return 0;
-    my $s = <$f>;
-    close $f;
-    return 0 unless defined $s && $s =~ s/^.*\) //s;
-    my @f = split / /, $s;
-    return $f[19] || 0;
-}
-
-# A supervisor's report to the launcher: one write shorter than PIPE_BUF, so never interleaved with
-# another supervisor's. Errors (the launcher is gone: EPIPE, SIGPIPE ignored) do not matter.
-sub report { syswrite($rep_w, $_[0]) }
-
-sub record_failure {
-    my ($key, $dir, $msg) = @_;
-    $msg = clean($msg);
-    write_file("$dir/failed", "$msg\n");
-    write_file("$dir/exit", "127\n");
-    report("failed $key $msg\n");
-}
-
-sub supervise {
-    my ($key, $dir, $work, $log, $program, $argv, $env) = @_;
-    $SIG{$_} = 'IGNORE' for @IGNORED_BY_SUPERVISOR;
-    $SIG{CHLD} = 'DEFAULT';
-    POSIX::setsid();
-    $0 = "openbatch-supervisor $dir";
-    close $rep_r;
-    open(STDIN, '<', '/dev/null');
-    open(STDOUT, '>', '/dev/null');
-    open(STDERR, '>', '/dev/null');
-    my $start = start_time();
-
-    # Claim the attempt by creating its work dir: a server that gave the attempt up (adopt found no
-    # supervisor for it) has created it first, and then it must never run.
-    my $claimed = mkdir $work;
-    if (!$claimed && $! == ENOENT) {    # work/ itself was removed under us
-        (my $parent = $work) =~ s{/[^/]*$}{};
-        mkdir $parent;
-        $claimed = mkdir $work;
+# Reports to the server: buffered, written without blocking (stdout is non-blocking); when the
+# server is gone (EPIPE), they are dropped and the launcher carries on.
+my $obuf = '';
+my $server_gone = 0;
+fcntl(STDOUT, F_SETFL, fcntl(STDOUT, F_GETFL, 0) | O_NONBLOCK);
+sub out { $obuf .= $_[0] unless $server_gone }
+sub flush_out {
+    while (length $obuf) {
+        my $n = syswrite(STDOUT, $obuf);
+        if (defined $n) { substr($obuf, 0, $n, ''); next }
+        next if $! == EINTR;
+        return if $! == EAGAIN;
+        $server_gone = 1;
+        $obuf = '';
     }
-    if (!$claimed) {
-        if ($! == EEXIST) {    # no record: the server that gave it up reported it
-            report("failed $key the attempt was given up before it started (" . clean($work) . " exists)\n");
-            POSIX::_exit(0);
-        }
-        record_failure($key, $dir, "mkdir $work: $!");
+}
+
+# The journals.
+my $me = start_time('self');
+my $jdir = "$data_dir/journals";
+mkdir $jdir;
+my $jseq = -1;
+my %jfh;      # seq => handle, while it may still be written to
+my %jrefs;    # seq => children forked into it and not reaped yet
+sub rotate {
+    my $seq = $jseq + 1;
+    my $path = "$jdir/journal.$$.$me.$seq";
+    sysopen(my $fh, $path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0644) or return 0;
+    my $old = $jseq;
+    $jseq = $seq;
+    $jfh{$seq} = $fh;
+    $jrefs{$seq} = 0;
+    delete $jfh{$old} if $old >= 0 && !$jrefs{$old};
+    return 1;
+}
+rotate() or die "openbatch launcher: cannot create a journal in $jdir: $!\n";
+
+# Children that could not start the command tell the launcher through this pipe (one write each,
+# shorter than PIPE_BUF); both ends are close-on-exec (perl's default above fd 2).
+pipe(my $fail_r, my $fail_w) or die "openbatch launcher: pipe: $!\n";
+fcntl($fail_r, F_SETFL, fcntl($fail_r, F_GETFL, 0) | O_NONBLOCK) or die "openbatch launcher: fcntl: $!\n";
+
+my %kids;      # pid => [key, journal seq]
+my %failed;    # key => message, from the failure pipe
+my $fbuf = '';
+my $in = '';
+my @todo;      # requests read, not forked yet
+my $acked = 0; # how many of them were acknowledged
+my $eof = 0;
+my $said_eof = 0;
+
+sub child {
+    my ($key, $work, $log, $program, $rest, $fh, $lo, $ms) = @_;
+    my $fail = sub {
+        my $msg = clean($_[0]);
+        syswrite($fh, "F $key " . now_ms() . " $msg\n");
+        syswrite($fail_w, "$key $msg\n");
         POSIX::_exit(127);
+    };
+    if ($clock) { syswrite($fh, "S $key $$ $lo " . boot_ticks() . " $ms\n") }
+    else { my $st = start_time($$); syswrite($fh, "S $key $$ $st $st $ms\n") }
+    # The claim: a server that gave the attempt up has made the work dir first.
+    if (!mkdir $work) {
+        if ($! == ENOENT) {    # work/ itself was removed under us
+            (my $parent = $work) =~ s{/[^/]*$}{};
+            mkdir $parent;
+            mkdir $work or $fail->($! == EEXIST ? "the attempt was given up before it started ($work exists)" : "mkdir $work: $!");
+        } else {
+            $fail->($! == EEXIST ? "the attempt was given up before it started ($work exists)" : "mkdir $work: $!");
+        }
     }
+    POSIX::setsid();
+    chdir $work or $fail->("chdir $work: $!");
+    my $fd = POSIX::open('/dev/null', O_RDONLY);
+    $fail->("open /dev/null: $!") unless defined $fd && defined POSIX::dup2($fd, 0);
+    POSIX::close($fd);
+    $fd = POSIX::open($log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    $fail->("open $log: $!") unless defined $fd && defined POSIX::dup2($fd, 1) && defined POSIX::dup2($fd, 2);
+    POSIX::close($fd);
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $empty_mask);
+    my @f = split /\0/, $rest, -1;
+    my $argc = shift @f;
+    $fail->('bad request') unless defined $argc && $argc =~ /^[1-9][0-9]*$/ && @f >= $argc;
+    my @argv = splice(@f, 0, $argc);
+    %ENV = ();
+    for (@f) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = defined $v ? $v : '' }
+    $fail->('the local launcher is gone') if getppid() != $launcher;    # never run unsupervised
+    { exec { $program } @argv; }
+    $fail->('exec: "' . $argv[0] . '": ' . lcfirst("$!"));
+}
 
-    # exec failure comes back through a close-on-exec pipe (perl sets FD_CLOEXEC above fd 2).
-    my ($err_r, $err_w);
-    if (!pipe($err_r, $err_w)) { record_failure($key, $dir, "pipe: $!"); POSIX::_exit(127) }
-    my $supervisor = $$;
-    my $pid = fork;
-    if (!defined $pid) { record_failure($key, $dir, "fork: $!"); POSIX::_exit(127) }
-    if ($pid == 0) {
-        $0 = 'openbatch-command';    # never taken for the supervisor while it has not exec'd
-        close $err_r;
-        my $fail = sub { syswrite($err_w, clean($_[0])); POSIX::_exit(127) };
-        POSIX::setsid();
-        chdir $work or $fail->("chdir $work: $!");
-        open(STDOUT, '>>', $log) or $fail->("open $log: $!");
-        open(STDERR, '>&STDOUT') or $fail->("dup: $!");
-        $SIG{$_} = 'DEFAULT' for @IGNORED_BY_SUPERVISOR;
-        POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new());
-        %ENV = ();
-        for (@$env) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = defined $v ? $v : '' }
-        POSIX::_exit(127) if getppid() != $supervisor;    # killed meanwhile: never run unsupervised
-        { exec { $program } @$argv; }
-        $fail->('exec: "' . $argv->[0] . '": ' . lcfirst("$!"));
+sub start {
+    my ($req) = @_;
+    my ($op, $key, $work, $log, $program, $rest) = split /\0/, $req, 6;
+    if ($op ne 'start' || !defined $rest || !defined $key || $key !~ /^[^\s\/]+$/) {
+        out("failed $key bad request\n") if defined $key && $key =~ /^\S+$/;
+        return;
     }
-    close $err_w;
-    my $msg = '';
+    my $seq = $jseq;
+    my $fh = $jfh{$seq};
+    my ($lo, $ms) = ($clock ? boot_ticks() : 0, now_ms());
+    my $pid = fork;
+    if (!defined $pid) {
+        my $msg = clean("fork: $!");
+        syswrite($fh, "F $key " . now_ms() . " $msg\n");
+        out("failed $key $msg\n");
+        return;
+    }
+    if ($pid == 0) { child($key, $work, $log, $program, $rest, $fh, $lo, $ms); POSIX::_exit(127) }
+    $kids{$pid} = [$key, $seq];
+    $jrefs{$seq}++;
+    out("started $key $pid\n");
+}
+
+sub parse_requests {
+    my $off = 0;
+    while (length($in) - $off >= 4) {
+        my $len = unpack('N', substr($in, $off, 4));
+        last if length($in) - $off - 4 < $len;
+        push @todo, substr($in, $off + 4, $len);
+        $off += 4 + $len;
+    }
+    substr($in, 0, $off, '') if $off;
+}
+
+# Acknowledge what was read (one line for all), then fork it once the acknowledgement is out.
+sub work {
+    if (!$acked && @todo) {
+        if (-s $jfh{$jseq} >= $rotate_at && rotate()) { out("journal $jseq\n") }
+        $acked = @todo;
+        out("ack $acked\n");
+        flush_out();
+    }
+    return if !$acked || length $obuf;
+    while ($acked) { $acked--; start(shift @todo) }
+}
+
+sub drain_failures {
     for (;;) {
-        my $n = sysread($err_r, $msg, 4096, length $msg);
+        my $n = sysread($fail_r, $fbuf, 65536, length $fbuf);
         next if !defined $n && $! == EINTR;
         last unless $n;
     }
-    close $err_r;
-    if (length $msg) {
-        waitpid($pid, 0);
-        record_failure($key, $dir, $msg);
-        POSIX::_exit(127);
+    while ((my $nl = index($fbuf, "\n")) >= 0) {
+        my $line = substr($fbuf, 0, $nl + 1, '');
+        chop $line;
+        my ($key, $msg) = split / /, $line, 2;
+        $failed{$key} = defined $msg ? $msg : '';
     }
-
-    write_file("$dir/pid", "$pid $$" . ($start ? " $start" : '') . "\n");
-    report("started $key $pid\n");
-    my $st;
-    for (;;) {
-        my $w = waitpid($pid, 0);
-        if ($w == $pid) { $st = $?; last }
-        next if $w == -1 && $! == EINTR;
-        POSIX::_exit(70);    # cannot happen; without an exit file the attempt is reported lost
-    }
-    kill 'KILL', -$pid if $pid > 1;    # what is left of the command's process group
-    my $code = ($st & 127) ? 128 + ($st & 127) : ($st >> 8);
-    write_file("$dir/exit", "$code\n");
-    report("exited $key $code\n");
-    POSIX::_exit($code);
 }
 
 sub reap {
@@ -201,74 +276,49 @@ sub reap {
         last if $p <= 0;
         push @dead, [$p, $?];
     }
-    return @dead;
-}
-
-# Relay every complete report of the supervisors (all of them: called after reap(), so that the
-# report of a supervisor reaped just now is seen before it would be reported gone).
-sub drain {
-    for (;;) {
-        my $n = sysread($rep_r, $rep, 65536, length $rep);
-        next if !defined $n && $! == EINTR;
-        last unless $n;
-    }
-    my $end = rindex($rep, "\n");
-    return if $end < 0;
-    my $chunk = substr($rep, 0, $end + 1, '');
-    while ($chunk =~ /^(?:exited|failed) (\S+)/mg) { $done{$1} = 1 }
-    out($chunk);
-}
-
-sub requests {
-    my $off = 0;
-    my @reqs;
-    while (length($in) - $off >= 4) {
-        my $len = unpack('N', substr($in, $off, 4));
-        last if length($in) - $off - 4 < $len;
-        push @reqs, substr($in, $off + 4, $len);
-        $off += 4 + $len;
-    }
-    return unless @reqs;
-    substr($in, 0, $off, '');
-    for my $req (@reqs) {
-        # Before acting on a request: if the launcher dies now, the server knows which requests it
-        # may have acted on (this one: it is settled through the claim) and which it never did
-        # (the rest: they are sent to the next launcher).
-        out("ack 1\n");
-        my @f = split /\0/, $req, -1;
-        my ($op, $key, $dir, $work, $log, $program, $argc) = splice(@f, 0, 7);
-        if ($op ne 'start' || !defined $argc || $argc !~ /^[1-9][0-9]*$/ || @f < $argc) {
-            out("failed $key bad request\n") if defined $key && $key =~ /^\S+$/;
-            next;
-        }
-        my @argv = splice(@f, 0, $argc);
-        my $pid = fork;
-        if (!defined $pid) { out("failed $key " . clean("fork: $!") . "\n"); next }
-        if ($pid == 0) { supervise($key, $dir, $work, $log, $program, \@argv, \@f); POSIX::_exit(70) }
-        $sup{$pid} = $key;
-    }
-}
-
-out("ready $$\n");
-for (;;) {
-    my $rin = '';
-    vec($rin, 0, 1) = 1;
-    vec($rin, fileno($rep_r), 1) = 1;
-    # A SIGCHLD that arrives just before select() blocks is seen by perl only after it returns (perl
-    # defers signal handlers): while supervisors run, select() also returns every second.
-    my $n = select(my $rout = $rin, undef, undef, %sup ? 1 : undef);
-    my @dead = reap();
-    drain();
+    return unless @dead;
+    drain_failures();    # a child writes its failure before it exits
     for my $d (@dead) {
-        my $key = delete $sup{$d->[0]};
-        next if !defined $key || delete $done{$key};
-        my $st = $d->[1];
-        out("gone $key " . (($st & 127) ? 'signal ' . ($st & 127) : 'exit ' . ($st >> 8)) . "\n");
+        my ($pid, $st) = @$d;
+        my $kid = delete $kids{$pid} or next;
+        my ($key, $seq) = @$kid;
+        kill 'KILL', -$pid;    # what is left of the command's process group
+        my $msg = delete $failed{$key};
+        if (defined $msg) {
+            out("failed $key $msg\n");
+        } else {
+            my $code = ($st & 127) ? 128 + ($st & 127) : ($st >> 8);
+            syswrite($jfh{$seq}, "X $key $code " . now_ms() . "\n");
+            out("exited $key $code\n");
+        }
+        delete $jfh{$seq} if --$jrefs{$seq} == 0 && $seq != $jseq;
     }
-    next unless $n > 0 && vec($rout, 0, 1);
-    my $r = sysread(STDIN, $in, 262144, length $in);
-    if (!defined $r) { next if $! == EINTR || $! == EAGAIN; exit 0 }
-    exit 0 if $r == 0;    # the server closed us or died: leave, the supervisors carry on
-    requests();
+}
+
+out("ready $$ $me\n");
+for (;;) {
+    reap();
+    work();
+    flush_out();
+    if ($eof && !@todo) {
+        if (!$said_eof) { syswrite($jfh{$jseq}, "E\n"); $said_eof = 1 }
+        if (!%kids) { syswrite($jfh{$jseq}, "Q\n"); flush_out(); exit 0 }
+    }
+    my $rin = '';
+    vec($rin, 0, 1) = 1 unless $eof;
+    vec($rin, fileno($fail_r), 1) = 1;
+    my $wout;
+    if (length $obuf) { $wout = ''; vec($wout, 1, 1) = 1 }
+    # A SIGCHLD that arrives just before select() blocks is seen by perl only after it returns (perl
+    # defers signal handlers): while children run, select() also returns every 50 ms.
+    my $n = select(my $rout = $rin, $wout, undef, %kids ? 0.05 : undef);
+    next unless $n > 0;
+    drain_failures() if vec($rout, fileno($fail_r), 1);
+    if (!$eof && vec($rout, 0, 1)) {
+        my $r = sysread(STDIN, $in, 262144, length $in);
+        if (!defined $r) { next if $! == EINTR || $! == EAGAIN; $eof = 1 }
+        elsif ($r == 0) { $eof = 1 }
+        else { parse_requests() }
+    }
 }
 `;

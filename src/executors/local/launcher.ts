@@ -1,12 +1,13 @@
 // The server's side of the perl launcher (launcher-script.ts): one long-lived `perl` process per
-// LocalExecutor that forks the attempts' supervisors on request, so that starting an attempt costs
-// the server a write to a pipe instead of a fork of the whole server (child_process.spawn).
+// LocalExecutor that forks the attempts' commands on request and supervises them, journaling what
+// happened, so that starting an attempt costs the server a write to a pipe instead of a fork of
+// the whole server (child_process.spawn).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
-import { LAUNCHER_SCRIPT, PERL_SUPERVISOR_NAME } from './launcher-script.js';
+import { LAUNCHER_SCRIPT, PERL_LAUNCHER_NAME } from './launcher-script.js';
 
 /** A start request on its way to the launcher. */
 export interface LaunchRequest {
@@ -19,17 +20,27 @@ export interface LaunchRequest {
 
 /** What the launcher reports, in the order it does. */
 export interface LauncherReports<R extends LaunchRequest> {
-  /** The command of the attempt was exec'd (its pid file is written). */
+  /** The launcher runs; `start` is its start time (/proc/<pid>/stat field 22); its journal is 0. */
+  ready(launcher: PerlLauncher<R>, pid: number, start: number): void;
+  /** The launcher journals to journal `seq` from now on (the requests acknowledged next go there). */
+  journal(launcher: PerlLauncher<R>, seq: number): void;
+  /** The launcher read these requests and may act on them; their records go to journal `seq`. */
+  acked(launcher: PerlLauncher<R>, requests: R[], seq: number): void;
+  /** The command's process was forked (it execs the command next): `commandPid` is the command's pid. */
   started(launcher: PerlLauncher<R>, key: string, commandPid: number): void;
-  /** The command ended with this status (the exit file is written). */
+  /** The command ended with this status (its X record is written). */
   exited(launcher: PerlLauncher<R>, key: string, status: number): void;
-  /** The command could not be started (recorded in the failed and exit files, when possible). */
+  /** The command could not be started (its F record is written, when possible). */
   failed(launcher: PerlLauncher<R>, key: string, message: string): void;
-  /** The supervisor ended without saying how the attempt ended. */
-  gone(launcher: PerlLauncher<R>, key: string, how: { code?: number; signal?: number }): void;
   /** The launcher process is gone (crashed, killed, or never started); all its output was read. */
   died(launcher: PerlLauncher<R>, how: { code: number | null; signal: NodeJS.Signals | null; error?: Error }): void;
 }
+
+/** clock_gettime's system call number on this architecture (the launcher's precise clock; 0: whole seconds). */
+const CLOCK_GETTIME: Partial<Record<string, number>> = { x64: 228, arm64: 113, riscv64: 113, loong64: 113, ppc64: 246, s390x: 260 };
+
+/** Default size at which the launcher starts a new journal file. */
+export const JOURNAL_ROTATE_BYTES = 4 * 1024 * 1024;
 
 /** Finds a perl interpreter: /usr/bin/perl (perl-base), else the first `perl` in PATH. */
 export function findPerl(searchPath = process.env.PATH ?? ''): string | undefined {
@@ -48,14 +59,13 @@ export function findPerl(searchPath = process.env.PATH ?? ''): string | undefine
 /** Encodes a start request: a 4-byte big-endian length, then NUL-separated fields. No field may contain NUL. */
 export function encodeStartRequest(
   key: string,
-  stateDir: string,
   workDir: string,
   logFile: string,
   program: string,
   command: readonly string[],
   env: Readonly<Record<string, string>>,
 ): Buffer {
-  const fields = ['start', key, stateDir, workDir, logFile, program, String(command.length), ...command];
+  const fields = ['start', key, workDir, logFile, program, String(command.length), ...command];
   for (const name in env) fields.push(`${name}=${env[name]}`);
   const body = fields.join('\0');
   const len = Buffer.byteLength(body);
@@ -81,6 +91,10 @@ export class PerlLauncher<R extends LaunchRequest> {
   ready = false;
   dead = false;
   stderrTail = '';
+  /** Its start time (/proc/<pid>/stat field 22), from `ready`: with the pid, it names its journals. */
+  startTime: number | undefined;
+  /** The journal it writes to now. */
+  journalSeq = 0;
 
   private pending: R[] = [];
   private unacked: R[] = [];
@@ -95,13 +109,14 @@ export class PerlLauncher<R extends LaunchRequest> {
     perlPath: string,
     dataDir: string,
     private readonly reports: LauncherReports<R>,
+    rotateBytes = JOURNAL_ROTATE_BYTES,
   ) {
-    // The supervisors set $0 to "openbatch-supervisor <stateDir>", which perl can only write over
-    // the launcher's original argv (and environ) area: make sure that area is large enough for any
-    // state directory (a key is one path component: at most 255 bytes).
-    const longest = PERL_SUPERVISOR_NAME.length + 1 + Buffer.byteLength(path.join(dataDir, 'attempts')) + 1 + 255 + 1;
+    // The launcher sets $0 to "openbatch-launcher <dataDir>", which perl can only write over its
+    // original argv (and environ) area: make sure that area is large enough for any data dir.
+    const longest = PERL_LAUNCHER_NAME.length + 1 + Buffer.byteLength(dataDir) + 1;
     const padding = '-'.repeat(Math.max(0, longest - Buffer.byteLength(LAUNCHER_SCRIPT)));
-    this.child = spawn(perlPath, ['-e', LAUNCHER_SCRIPT, '--', dataDir, padding], {
+    const clock = String(CLOCK_GETTIME[process.arch] ?? 0);
+    this.child = spawn(perlPath, ['-e', LAUNCHER_SCRIPT, '--', dataDir, clock, String(Math.max(1, Math.floor(rotateBytes))), padding], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own session: signals to the server's process group (a terminal's ^C) do not reach it.
       detached: true,
@@ -161,9 +176,9 @@ export class PerlLauncher<R extends LaunchRequest> {
   }
 
   /**
-   * Write what is queued and close the launcher's stdin: it reads the remaining requests, forks
-   * their supervisors and exits. Nothing is killed. Waits (at most `waitMs`) for `ready` first when
-   * requests are queued.
+   * Write what is queued and close the launcher's stdin: it reads the remaining requests, starts
+   * them, and exits once it has no command left to supervise. Nothing is killed. Waits (at most
+   * `waitMs`) for `ready` first when requests are queued.
    */
   async end(waitMs = 5000): Promise<void> {
     if (this.dead || this.ended) return;
@@ -200,7 +215,7 @@ export class PerlLauncher<R extends LaunchRequest> {
     const frames: Buffer[] = [];
     for (const r of batch) frames.push(r.frame!);
     this.child.stdin!.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
-    this.unacked.push(...batch);
+    for (const r of batch) this.unacked.push(r);
   }
 
   private onOutput(chunk: string): void {
@@ -225,18 +240,26 @@ export class PerlLauncher<R extends LaunchRequest> {
     switch (type) {
       case 'ready':
         this.ready = true;
+        this.startTime = Number(arg);
+        this.reports.ready(this, Number(key), this.startTime);
         for (const w of this.readyWaiters.splice(0)) w();
         this.scheduleFlush();
         return;
+      case 'journal':
+        this.journalSeq = Number(rest);
+        this.reports.journal(this, this.journalSeq);
+        return;
       case 'ack': {
         const n = Number(rest);
-        for (let i = 0; i < n && this.unackedHead < this.unacked.length; i++) {
-          this.unacked[this.unackedHead++].acked = true;
-        }
+        const end = Math.min(this.unacked.length, this.unackedHead + n);
+        const batch = this.unacked.slice(this.unackedHead, end);
+        for (const r of batch) r.acked = true;
+        this.unackedHead = end;
         if (this.unackedHead === this.unacked.length) {
           this.unacked = [];
           this.unackedHead = 0;
         }
+        this.reports.acked(this, batch, this.journalSeq);
         return;
       }
       case 'started':
@@ -248,11 +271,6 @@ export class PerlLauncher<R extends LaunchRequest> {
       case 'failed':
         this.reports.failed(this, key, arg);
         return;
-      case 'gone': {
-        const [how, n] = arg.split(' ');
-        this.reports.gone(this, key, how === 'signal' ? { signal: Number(n) } : { code: Number(n) });
-        return;
-      }
       default:
         // Not ours (cannot happen): ignore.
         return;

@@ -1,17 +1,20 @@
-// The local process executor: runs each attempt's command as a process on this host, under a tiny
+// The local process executor: runs each attempt's command as a process on this host, under a
 // supervisor that outlives the server, so that neither attempts nor their exit statuses are lost
-// when the server dies. Supervisors are forked by a long-lived perl launcher (launcher.ts), or, in
-// spawn mode (no perl, or asked for), spawned by the server as shell scripts (supervisor.ts).
+// when the server dies. By default one long-lived perl launcher (launcher.ts) forks the commands
+// and supervises them itself, journaling starts and exits (journal.ts); in spawn mode (no perl, or
+// asked for) the server spawns a shell supervisor per attempt (supervisor.ts).
 // Design and on-disk layout: src/executors/README.md.
 //
 // This file is the facade: the options, the choice of start path, and the Executor methods, which
 // compose the parts that live next to it:
-//   attempts.ts     the attempts being watched and their events (AttemptBook), on-disk paths
-//   command.ts      the command's environment and executable, checked before anything is written
-//   perl-start.ts   the perl launcher start path, the launcher's life cycle and crash take-over
-//   spawn-start.ts  spawn mode: one shell supervisor spawned per attempt
-//   state-watch.ts  watching state dirs (adopted attempts, pending stops) and stop's signals
-//   adopt.ts        adopt() after a restart; inspect.ts reads what became of unwatched attempts
+//   attempts.ts      the attempts being watched and their events (AttemptBook), on-disk paths
+//   command.ts       the command's environment and executable, checked before anything is written
+//   perl-start.ts    the perl launcher start path, the launcher's life cycle and crash take-over
+//   journal.ts       the launchers' journals: reading them, deleting them when no longer needed
+//   journal-watch.ts perl-mode attempts adopted after a restart, followed through their journal
+//   spawn-start.ts   spawn mode: one shell supervisor spawned per attempt
+//   state-watch.ts   watching spawn-mode state dirs (adopted attempts, pending stops), stop's signals
+//   adopt.ts         adopt() after a restart; inspect.ts reads what became of unwatched attempts
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,18 +22,21 @@ import type { AdoptOutcome, AttemptEventListener, AttemptSpec, Executor } from '
 import { adoptAttempts } from './adopt.js';
 import { AttemptBook, SAFE_KEY, alreadyDispatched, attemptStateDir, attemptWorkDir, type Attempt } from './attempts.js';
 import { attemptEnvironment, nulProblem, resolveExecutable } from './command.js';
-import { findPerl } from './launcher.js';
+import { JournalWatch } from './journal-watch.js';
+import { Journals } from './journal.js';
+import { JOURNAL_ROTATE_BYTES, findPerl } from './launcher.js';
 import { PerlStarter } from './perl-start.js';
 import { SpawnStarter } from './spawn-start.js';
 import { StateWatch } from './state-watch.js';
 
 export { attemptStateDir, attemptWorkDir } from './attempts.js';
 export { checkExecutable, resolveExecutable } from './command.js';
+export { journalDir } from './journal.js';
 
 /**
  * How the local executor starts attempts:
- * - `perl`: through one long-lived perl process that forks the supervisors (the server only writes
- *   to a pipe); needs perl (perl-base);
+ * - `perl`: through one long-lived perl process that forks the commands and supervises them (the
+ *   server only writes to a pipe); needs perl (perl-base);
  * - `spawn`: `child_process.spawn` of a shell supervisor per attempt (forks the server each time);
  *   needs util-linux `setsid`;
  * - `auto`: perl when it is installed, else spawn (also when the perl launcher cannot start).
@@ -41,18 +47,20 @@ export type LauncherMode = 'auto' | 'perl' | 'spawn';
 export const LAUNCHER_ENV = 'OPENBATCH_LOCAL_LAUNCHER';
 
 export interface LocalExecutorOptions {
-  /** Root of the server's data: attempts/, work/ and logs/ live under it. */
+  /** Root of the server's data: journals/ (perl mode), attempts/ (spawn mode), work/ and logs/ live under it. */
   dataDir: string;
   /** SIGTERM→SIGKILL grace of `stop` when the caller gives none (AWS: 30 s). */
   stopGraceMs?: number;
   /** Clock for event times (tests). */
   now?: () => number;
-  /** How often adopted attempts are checked for a supervisor that died without recording an exit. */
+  /** How often adopted attempts are checked for a supervisor or launcher that died without recording an exit. */
   adoptedCheckIntervalMs?: number;
   /** How attempts are started (default: $OPENBATCH_LOCAL_LAUNCHER, else 'auto'). */
   launcher?: LauncherMode;
   /** The perl interpreter for the launcher (default: /usr/bin/perl, else the first perl in PATH). */
   perl?: string;
+  /** The launcher starts a new journal file when its current one reaches this size (default 4 MiB). */
+  journalRotateBytes?: number;
 }
 
 function parseLauncherMode(value: string | undefined, from: string): LauncherMode | undefined {
@@ -68,6 +76,8 @@ export class LocalExecutor implements Executor {
   private readonly stopGraceMs: number;
   private readonly book: AttemptBook;
   private readonly watch: StateWatch;
+  private readonly journals: Journals;
+  private readonly journalWatch: JournalWatch;
   private readonly spawner: SpawnStarter;
   /** The perl launcher's start path; undefined when perl is not used at all. */
   private readonly perl: PerlStarter | undefined;
@@ -81,15 +91,24 @@ export class LocalExecutor implements Executor {
       throw new Error('LocalExecutor: the perl launcher needs perl (perl-base), which was not found');
     }
     this.book = new AttemptBook(this.dataDir, options.now ?? Date.now);
-    this.watch = new StateWatch(this.book, options.adoptedCheckIntervalMs ?? 2000);
+    const checkMs = options.adoptedCheckIntervalMs ?? 2000;
+    this.watch = new StateWatch(this.book, checkMs);
+    this.journals = new Journals(this.dataDir);
+    this.journalWatch = new JournalWatch(this.book, this.journals, checkMs);
     this.spawner = new SpawnStarter(this.book, perlPath === undefined);
     if (perlPath !== undefined) {
-      const perl = new PerlStarter(this.book, this.watch, this.spawner, perlPath, requestedMode === 'auto');
-      this.book.onFinish = (attempt) => perl.uncount(attempt);
-      this.perl = perl;
+      this.perl = new PerlStarter(this.book, this.watch, this.spawner, this.journals, perlPath, requestedMode === 'auto', options.journalRotateBytes ?? JOURNAL_ROTATE_BYTES);
     }
-    fs.mkdirSync(path.join(this.dataDir, 'attempts'), { recursive: true });
+    this.book.onFinish = (attempt) => {
+      this.perl?.uncount(attempt);
+      this.journalWatch.forget(attempt);
+    };
     fs.mkdirSync(path.join(this.dataDir, 'work'), { recursive: true });
+    if (!this.perl) fs.mkdirSync(path.join(this.dataDir, 'attempts'), { recursive: true });
+    // Journals left by earlier launchers that are no longer needed go (adopt does it too).
+    setImmediate(() => {
+      if (!this.book.closed) this.journals.refresh();
+    }).unref();
   }
 
   /** How attempts are started now: through the perl launcher, or spawned one by one. */
@@ -102,7 +121,7 @@ export class LocalExecutor implements Executor {
     return this.perl?.launcherPid;
   }
 
-  /** Where the supervisor of an attempt keeps its pid and exit files; exists once dispatched. */
+  /** Spawn mode: where the supervisor of an attempt keeps its pid and exit files; exists once dispatched. */
   stateDir(key: string): string {
     return attemptStateDir(this.dataDir, key);
   }
@@ -134,15 +153,14 @@ export class LocalExecutor implements Executor {
       return;
     }
 
-    // The state directory marks the attempt dispatched (adopt: "not-started" without it). A second
-    // start of the same attempt is a bug of the caller and must never run the command twice.
+    // A second start of the same attempt is a bug of the caller and must never run the command
+    // twice. Spawn mode: the state directory marks the attempt dispatched. Perl mode: nothing is
+    // written here; across a restart, the work dir (the launcher's child's claim) stops a second run.
     const perl = this.perl?.active ? this.perl : undefined;
     if (!perl) {
       if (!this.spawner.makeStateDir(spec, stateDir)) return;
     } else if (perl.dispatched.has(key)) {
-      // (No existsSync: a lookup in attempts/ waits for the mkdirs in flight there. A state dir
-      // from before a restart makes the mkdir of the perl path fail instead: the attempt is not run again.)
-      throw alreadyDispatched(key, stateDir);
+      throw alreadyDispatched(key, workDir);
     }
 
     let logFile: string;
@@ -168,34 +186,50 @@ export class LocalExecutor implements Executor {
     this.watch.applyStop(attempt);
   }
 
-  /** Called by the server once it durably recorded the attempt's exit: drop state and scratch. */
+  /**
+   * Called by the server once it durably recorded the attempt's exit: drop the records kept for
+   * it (perl mode: the journal's accounting, an R record; spawn mode: the state dir) and its work dir.
+   */
   release(key: string): void {
     if (!SAFE_KEY.test(key) || this.book.attempts.has(key)) return; // still running: its exit is not recorded anywhere yet
-    this.perl?.dispatched.delete(key);
+    const ours = this.perl?.dispatched.has(key) ?? false;
+    const file = (ours ? this.perl!.dispatched.get(key) : undefined) ?? this.journals.fileOf(key);
+    if (ours) this.perl!.dispatched.delete(key);
     const ignore = (): void => {};
-    fs.rm(this.stateDir(key), { recursive: true, force: true }, ignore);
+    if (file) this.journals.release(key, file);
+    else if (!ours) fs.rm(this.stateDir(key), { recursive: true, force: true }, ignore); // spawn mode, or not known here
     fs.rm(this.workDir(key), { recursive: true, force: true }, ignore);
   }
 
   async adopt(specs: AttemptSpec[]): Promise<AdoptOutcome[]> {
     if (this.book.closed) throw new Error('LocalExecutor: adopt() after close()');
-    return adoptAttempts(this.book, this.watch, specs, this.launcherPid);
+    return adoptAttempts(
+      {
+        book: this.book,
+        watch: this.watch,
+        journals: this.journals,
+        journalWatch: this.journalWatch,
+        ownLauncher: this.launcherPid,
+        startedHere: (key) => this.perl?.dispatched.has(key) ?? false,
+      },
+      specs,
+    );
   }
 
   async close(): Promise<void> {
     if (this.book.closed) return;
     this.book.close();
     this.watch.close();
+    this.journalWatch.close();
     this.perl?.stopRelaunching();
     for (const attempt of this.book.attempts.values()) {
       if (attempt.killTimer) clearTimeout(attempt.killTimer);
       attempt.watcher?.close();
       attempt.child?.unref();
     }
-    // Attempts whose state dir is being made were started: they go to the launcher too.
-    if (this.perl && this.perl.preparing > 0) await this.perl.settled();
     this.book.attempts.clear();
-    // The launcher reads what is left, forks those supervisors and exits; nothing is killed.
+    // The launcher reads what is left and starts it, supervises its attempts to their end and
+    // exits then; nothing is killed.
     if (this.perl) await this.perl.close();
   }
 }

@@ -1,28 +1,20 @@
 // The local executor's default start path: attempts go to one long-lived perl launcher
-// (launcher.ts) that forks their supervisors, so a start costs the server one mkdir in the thread
-// pool and a few hundred bytes written to a pipe. Also the launcher's life cycle: it is started at
-// the first start, started again (at most once a second) when it dies, and its orphans (attempts
-// it had acknowledged) are taken over through their state files, as adopt does after a restart.
-// A launcher that cannot run at all makes `auto` fall back to spawn mode (spawn-start.ts).
+// (launcher.ts) that forks their commands and supervises them itself, so a start costs the server
+// a few hundred bytes written to a pipe (all the starts of one turn of the event loop in one
+// write) and nothing else. Also the launcher's life cycle: it is started at the first start,
+// started again (at most once a second) when it dies, and the attempts it had acknowledged are
+// settled from its journal (journal.ts), as adopt does after a restart: recorded ends are
+// reported, commands it left running unsupervised are killed and lost, requests it never acted on
+// are sent again. A launcher that cannot run at all makes `auto` fall back to spawn mode.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import {
-  REASON_LAUNCHER_DIED,
-  REASON_SUPERVISOR_GONE,
-  REASON_SUPERVISOR_KILLED,
-  alreadyDispatched,
-  hostFailure,
-  type Attempt,
-  type AttemptBook,
-} from './attempts.js';
-import { inspectAttempts } from './inspect.js';
+import type { JournalFile, Journals, LauncherInfo, RecordedProcess } from './journal.js';
+import { REASON_LAUNCHER_DIED, REASON_LAUNCHER_KILLED, type Attempt, type AttemptBook } from './attempts.js';
+import { inspectJournaled } from './inspect.js';
 import { PerlLauncher, encodeStartRequest, type LauncherReports } from './launcher.js';
-import { findAttemptProcesses, killAttemptProcesses } from './proc.js';
+import { findAttemptProcesses, killAttemptProcesses, killRecorded } from './proc.js';
 import type { SpawnStarter } from './spawn-start.js';
 import type { StateWatch } from './state-watch.js';
-import { isSafePid, readPids, readRecordedExit } from './supervisor.js';
+import { isSafePid } from './supervisor.js';
 
 /** A crashed launcher is started again at most this often. */
 const RELAUNCH_INTERVAL_MS = 1000;
@@ -32,18 +24,20 @@ const MAX_LAUNCH_KILLS = 3;
 export class PerlStarter {
   /** Attempts are started through the launcher (false after a fall back to spawn mode). */
   active = true;
-  /** Attempts started here and not released yet (a second start() throws). */
-  readonly dispatched = new Set<string>();
-  /** State dirs being made; close() waits for them. */
-  preparing = 0;
+  /**
+   * Attempts started here and not released yet (a second start() throws), with the journal their
+   * records go to, once a launcher acknowledged their request.
+   */
+  readonly dispatched = new Map<string, JournalFile | undefined>();
 
   private launcher: PerlLauncher<Attempt> | undefined;
+  /** Each launcher's name in the journals, and the journal it writes to now. */
+  private readonly infos = new WeakMap<PerlLauncher<Attempt>, { info: LauncherInfo; current: JournalFile }>();
   private lastLaunchAt = -Infinity;
   private launchKills = 0;
   private relaunchTimer: NodeJS.Timeout | undefined;
   /** Attempts waiting for a launcher (a crashed one is started again at most once a second). */
   private waiting: Attempt[] = [];
-  private preparedWaiters: (() => void)[] = [];
   /** Attempts in flight through the launcher: while there are any, it keeps the event loop alive. */
   private inFlight = 0;
   private readonly reports: LauncherReports<Attempt>;
@@ -52,11 +46,30 @@ export class PerlStarter {
     private readonly book: AttemptBook,
     private readonly watch: StateWatch,
     private readonly spawner: SpawnStarter,
+    private readonly journals: Journals,
     private readonly perlPath: string,
     /** `auto` mode: a launcher that cannot run makes attempts spawned instead of failing them. */
     private readonly canFallBack: boolean,
+    private readonly rotateBytes: number,
   ) {
     this.reports = {
+      ready: (l, pid, start) => {
+        const info = this.journals.ownLauncher(pid, start);
+        this.infos.set(l, { info, current: this.journals.ownJournal(info, 0) });
+      },
+      journal: (l, seq) => {
+        const known = this.infos.get(l);
+        if (known) known.current = this.journals.ownJournal(known.info, seq);
+      },
+      acked: (l, requests) => {
+        const file = this.infos.get(l)?.current;
+        if (!file) return;
+        for (const r of requests) {
+          if (!this.dispatched.has(r.key)) continue;
+          this.dispatched.set(r.key, file);
+          this.journals.attribute(r.key, file);
+        }
+      },
       started: (l, key, pid) => this.onStarted(l, key, pid),
       exited: (l, key, status) => {
         const attempt = this.fromLauncher(l, key);
@@ -66,7 +79,6 @@ export class PerlStarter {
         const attempt = this.fromLauncher(l, key);
         if (attempt) this.book.finish(attempt, { neverStarted: true, reason: `CannotStartContainerError: ${message}` });
       },
-      gone: (l, key, how) => this.onSupervisorGone(l, key, how),
       died: (l, how) => this.onLauncherDied(l, how),
     };
   }
@@ -76,50 +88,15 @@ export class PerlStarter {
     return this.launcher && !this.launcher.dead ? this.launcher.pid : undefined;
   }
 
-  /** A new attempt (in `attempts`, its command resolved to `file`): dispatch it to the launcher. */
+  /** A new attempt (in `attempts`, its command resolved to `file`): hand it to the launcher. */
   start(attempt: Attempt, file: string, workDir: string, logFile: string, env: Record<string, string>): void {
-    const { key, spec, stateDir } = attempt;
-    // The supervisor makes the work dir and opens the log itself: the server makes the state dir
-    // (in the thread pool: a file system may take a fraction of a millisecond to create one) and
-    // writes one request. The supervisor execs the file found here (no second PATH search), with
-    // argv[0] as given.
-    attempt.frame = encodeStartRequest(key, stateDir, workDir, logFile, file, spec.command, env);
+    // The launcher's child makes the work dir and opens the log itself, and execs the file found
+    // here (no second PATH search), with argv[0] as given.
+    attempt.frame = encodeStartRequest(attempt.key, workDir, logFile, file, attempt.spec.command, env);
     attempt.env = env;
     this.count(attempt);
-    this.dispatched.add(key);
-    this.dispatch(attempt);
-  }
-
-  /** perl mode: make the state dir (the attempt is dispatched from then on), then hand it over. */
-  private dispatch(attempt: Attempt, retry = true): void {
-    this.preparing++;
-    fs.mkdir(attempt.stateDir, (err) => {
-      if (err?.code === 'ENOENT' && retry) {
-        // attempts/ was removed under us
-        fs.mkdir(path.dirname(attempt.stateDir), { recursive: true }, () => {
-          this.dispatch(attempt, false);
-          this.prepared();
-        });
-        return;
-      }
-      if (err) {
-        this.book.finish(attempt, err.code === 'EEXIST' ? { neverStarted: true, reason: `CannotStartContainerError: ${alreadyDispatched(attempt.key, attempt.stateDir).message}` } : hostFailure(err));
-      } else if (this.book.closed) {
-        this.waiting.push(attempt); // close() hands it over
-      } else if (this.book.attempts.get(attempt.key) === attempt) {
-        this.handOver(attempt);
-      }
-      this.prepared();
-    });
-  }
-
-  private prepared(): void {
-    if (--this.preparing === 0) for (const resolve of this.preparedWaiters.splice(0)) resolve();
-  }
-
-  /** Resolves when no state dir is being made any more (call it only while `preparing` > 0). */
-  settled(): Promise<void> {
-    return new Promise<void>((resolve) => this.preparedWaiters.push(resolve));
+    this.dispatched.set(attempt.key, undefined);
+    this.handOver(attempt);
   }
 
   /** close(): no launcher is started again by the timer. */
@@ -128,13 +105,15 @@ export class PerlStarter {
     this.relaunchTimer = undefined;
   }
 
-  /** close(): the launcher reads what is left, forks those supervisors and exits; nothing is killed. */
+  /**
+   * close(): the launcher reads what is left of its requests and starts them, then supervises its
+   * attempts to their end (it exits when it has none left); nothing is killed.
+   */
   async close(): Promise<void> {
     let launcher = this.launcher && !this.launcher.dead ? this.launcher : undefined;
     const waiting = this.waiting.splice(0);
     if (waiting.length > 0) {
-      // Dispatched (their state dirs exist) but not handed to a launcher yet (one crashed): the
-      // server counts on them running, so hand them over now.
+      // Not handed to a launcher yet (one crashed): the server counts on them running.
       launcher ??= this.launch();
       if (launcher) for (const attempt of waiting) launcher.enqueue(attempt);
     }
@@ -172,7 +151,7 @@ export class PerlStarter {
     this.lastLaunchAt = performance.now();
     let launcher: PerlLauncher<Attempt>;
     try {
-      launcher = new PerlLauncher<Attempt>(this.perlPath, this.book.dataDir, this.reports);
+      launcher = new PerlLauncher<Attempt>(this.perlPath, this.book.dataDir, this.reports, this.rotateBytes);
     } catch (e) {
       // spawn() itself threw (EAGAIN, ...): as if it had died before `ready`.
       setImmediate(() => {
@@ -213,31 +192,16 @@ export class PerlStarter {
     if (attempt.stopGraceMs !== undefined) this.watch.applyStop(attempt);
   }
 
-  /** The supervisor ended without reporting the attempt's end: killed (or a bug). */
-  private onSupervisorGone(launcher: PerlLauncher<Attempt>, key: string, how: { code?: number; signal?: number }): void {
-    const attempt = this.fromLauncher(launcher, key);
-    if (!attempt) return;
-    const recorded = readRecordedExit(attempt.stateDir);
-    if (recorded) {
-      if ('exitCode' in recorded) this.book.reportRunning(attempt);
-      this.book.finish(attempt, recorded);
-      return;
-    }
-    // The command may still run, unsupervised. Kill it: it must never run concurrently with a
-    // retry of the job.
-    killAttemptProcesses(key, attempt.commandPid ?? readPids(attempt.stateDir)?.command);
-    const what = how.signal !== undefined ? signalName(how.signal) : `exit status ${how.code}`;
-    this.book.finish(attempt, { lost: true, reason: `${REASON_SUPERVISOR_KILLED} (${what})` });
-  }
-
   /**
    * The launcher is gone (all its output was read). Requests it never read go to the next one.
-   * Attempts it read are orphans now: their supervisors (if any) carry on without it, so they are
-   * taken over as after a restart (adopt), through their state files.
+   * The attempts it had acknowledged are settled from its journal: it supervised them, so their
+   * commands (if any still run) have nobody to record their end any more.
    */
   private onLauncherDied(launcher: PerlLauncher<Attempt>, how: { code: number | null; signal: NodeJS.Signals | null; error?: Error }): void {
     if (this.launcher === launcher) this.launcher = undefined;
     if (this.book.closed) return;
+    const known = this.infos.get(launcher);
+    if (known) this.journals.launcherDied(known.info);
     const unsent = launcher.unsent();
     for (const attempt of unsent) attempt.launcher = undefined;
 
@@ -279,7 +243,7 @@ export class PerlStarter {
     for (const attempt of stranded) if (this.book.attempts.get(attempt.key) === attempt) this.handOver(attempt);
   }
 
-  /** A dispatched attempt goes to the launcher, or, after a fall back to spawn mode, is spawned. */
+  /** An attempt goes to the launcher, or, after a fall back to spawn mode, is spawned. */
   private handOver(attempt: Attempt): void {
     if (this.active) {
       this.handToLauncher(attempt);
@@ -288,59 +252,64 @@ export class PerlStarter {
     attempt.viaLauncher = false;
     attempt.frame = undefined;
     this.uncount(attempt);
+    this.dispatched.delete(attempt.key); // a spawn-mode attempt from now on: its state dir marks it
     const env = attempt.env!;
     attempt.env = undefined;
+    if (!this.spawner.prepare(attempt)) return;
     this.spawner.spawn(attempt, env);
     if (attempt.stopGraceMs !== undefined && this.book.attempts.get(attempt.key) === attempt) this.watch.applyStop(attempt);
   }
 
   private takeOverOrphans(orphans: Attempt[]): void {
-    const found = inspectAttempts(
-      orphans.map((a) => ({ stateDir: a.stateDir, workDir: this.book.workDir(a.key) })),
+    this.journals.refresh(); // other launchers that read all their requests start nothing: not in the way
+    const found = inspectJournaled(
+      orphans.map((a) => a.key),
+      (key) => this.book.workDir(key),
       this.book.dataDir,
-      this.launcherPid,
+      this.journals,
+      { ownLauncher: this.launcherPid },
     );
-    const lost: { attempt: Attempt; commandPid?: number }[] = [];
+    const lost: { attempt: Attempt; start?: RecordedProcess }[] = [];
     orphans.forEach((attempt, i) => {
       const f = found[i];
       attempt.launcher = undefined;
       switch (f.kind) {
         case 'recorded':
-          if ('exitCode' in f.fields) this.book.reportRunning(attempt);
+          if (f.ran) this.book.reportRunning(attempt);
           this.book.finish(attempt, f.fields);
           break;
-        case 'alive':
-          attempt.adopted = true;
-          this.uncount(attempt);
-          attempt.supervisorPid = f.supervisorPid;
-          attempt.supervisorStart = f.supervisorStart;
-          attempt.commandPid ??= f.commandPid;
-          this.watch.watch(attempt);
-          this.watch.ensureAdoptedTimer();
+        case 'alive': // (another launcher's: cannot happen, a request goes to one launcher)
+          lost.push({ attempt, start: f.rec.start });
           break;
-        case 'never':
-          // The launcher died before it forked a supervisor for it: dispatch it again.
+        case 'orphaned':
+          lost.push({ attempt, start: f.start });
+          break;
+        case 'never': {
+          // The launcher died before its child recorded anything, and nothing can start it any
+          // more (the claim was ours and is undone): send it again.
+          const file = this.dispatched.get(attempt.key);
+          if (file) this.journals.unattribute(attempt.key, file);
+          this.dispatched.set(attempt.key, undefined);
+          if (!attempt.frame) {
+            this.book.finish(attempt, { neverStarted: true, reason: REASON_LAUNCHER_DIED });
+            break;
+          }
           attempt.acked = false;
-          this.dispatch(attempt);
+          this.handToLauncher(attempt);
           break;
+        }
         case 'unclaimed':
           this.book.finish(attempt, { neverStarted: true, reason: REASON_LAUNCHER_DIED });
-          break;
-        case 'gone':
-          lost.push({ attempt, commandPid: f.commandPid });
           break;
       }
     });
     if (lost.length === 0) return;
+    // Their commands may still run, unsupervised: kill them (they must never run beside a retry).
     const strays = findAttemptProcesses(new Set(lost.map((l) => l.attempt.key)));
-    for (const { attempt, commandPid } of lost) {
-      killAttemptProcesses(attempt.key, commandPid ?? attempt.commandPid, strays.get(attempt.key) ?? []);
-      this.book.finish(attempt, { lost: true, reason: REASON_SUPERVISOR_GONE });
+    for (const { attempt, start } of lost) {
+      if (start) killRecorded(start);
+      killAttemptProcesses(attempt.key, undefined, strays.get(attempt.key) ?? []);
+      this.book.finish(attempt, { lost: true, reason: REASON_LAUNCHER_KILLED });
     }
   }
-}
-
-function signalName(signal: number): string {
-  for (const [name, n] of Object.entries(os.constants.signals)) if (n === signal) return name;
-  return `signal ${signal}`;
 }

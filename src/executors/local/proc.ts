@@ -1,10 +1,11 @@
-// What the local executor learns from /proc (Linux): whether a supervisor still runs, and which
-// processes belong to an attempt (they carry OPENBATCH_ATTEMPT_KEY in their environment). Only
-// used off the hot path: at adopt, for lost attempts, after a launcher crash, and by the
-// adopted-attempt safety net.
+// What the local executor learns from /proc (Linux): whether a supervisor or launcher still runs,
+// what could still start an attempt, and which processes belong to an attempt (they carry
+// OPENBATCH_ATTEMPT_KEY in their environment). Only used off the hot path: at adopt, for lost
+// attempts, after a launcher crash, and by the adopted-attempt safety net.
 
 import fs from 'node:fs';
-import { PERL_LAUNCHER_NAME, PERL_SUPERVISOR_NAME } from './launcher-script.js';
+import { PERL_LAUNCHER_NAME } from './launcher-script.js';
+import type { RecordedProcess } from './journal.js';
 import { ATTEMPT_KEY_VAR, SUPERVISOR_ARG0, isSafePid } from './supervisor.js';
 
 function readProc(pid: number, file: string): Buffer | undefined {
@@ -43,17 +44,13 @@ export function processStartTime(pid: number): number | undefined {
 }
 
 /**
- * The state directory a supervisor process names in its command line: a perl supervisor sets its
- * $0 to "openbatch-supervisor <stateDir>", a shell supervisor (spawn mode) was started as
- * `/bin/sh -c SCRIPT ob-supervisor <stateDir> <command...>`.
+ * The state directory a supervisor process (spawn mode) names in its command line: it was started
+ * as `/bin/sh -c SCRIPT ob-supervisor <stateDir> <command...>`.
  */
 function supervisorStateDir(pid: number): string | undefined {
   const buf = readProc(pid, 'cmdline');
   if (!buf || buf.length === 0) return undefined; // gone, or a zombie
   const args = splitNul(buf);
-  // perl writes $0 over the original argv area, then a NUL, then spaces to its end.
-  const title = perlTitle(args);
-  if (title?.startsWith(PERL_SUPERVISOR_NAME + ' ')) return title.slice(PERL_SUPERVISOR_NAME.length + 1);
   return args[1] === '-c' && args[3] === SUPERVISOR_ARG0 ? args[4] : undefined;
 }
 
@@ -63,9 +60,8 @@ export function isSupervisorOf(pid: number, stateDir: string): boolean {
 }
 
 /**
- * Is this supervisor still alive? With its recorded start time, the pid and the start time must
- * match (a reused pid has another start time; a perl supervisor's command line may be cut short
- * when the state directory's path is very long); without, its command line must name the state dir.
+ * Is this supervisor still alive? With a recorded start time, the pid and the start time must
+ * match (a reused pid has another start time); without, its command line must name the state dir.
  */
 export function isLiveSupervisor(pid: number, start: number | undefined, stateDir: string): boolean {
   if (!isSafePid(pid)) return false;
@@ -90,8 +86,7 @@ function numericPids(): number[] {
 
 /**
  * Supervisors running for any of these state directories. Only a session leader counts: the shell
- * supervisor's forked subshell has the same command line for the moment until it execs setsid (the
- * perl supervisor's child renames itself before it calls setsid).
+ * supervisor's forked subshell has the same command line for the moment until it execs setsid.
  */
 export function findSupervisors(stateDirs: ReadonlySet<string>): Map<string, number> {
   const found = new Map<string, number>();
@@ -108,11 +103,17 @@ export function findSupervisors(stateDirs: ReadonlySet<string>): Map<string, num
 
 /**
  * What could still start one of these attempts, in one pass over /proc: a perl launcher of this
- * data dir other than `ownLauncher` (a server that died left it behind, still reading its last
- * requests) or a child of one that has not named itself yet (a supervisor just forked), and the
- * supervisors (perl or shell) that name one of these state dirs.
+ * data dir other than `ownLauncher` that may still read requests (a server that died left it
+ * behind, reading its last requests; not one of `doneLaunchers`, which said they read all), or a
+ * child of one that has not exec'd yet (it keeps the launcher's title until it does), and the
+ * shell supervisors that name one of these state dirs.
  */
-export function findStarters(dataDir: string, stateDirs: ReadonlySet<string>, ownLauncher?: number): { launchers: number[]; supervisors: Set<string> } {
+export function findStarters(
+  dataDir: string,
+  stateDirs: ReadonlySet<string>,
+  ownLauncher?: number,
+  doneLaunchers: ReadonlySet<number> = new Set(),
+): { launchers: number[]; supervisors: Set<string> } {
   const launcherTitle = `${PERL_LAUNCHER_NAME} ${dataDir}`;
   const launchers: number[] = [];
   const supervisors = new Set<string>();
@@ -122,6 +123,7 @@ export function findStarters(dataDir: string, stateDirs: ReadonlySet<string>, ow
     if (!buf || buf.length === 0) continue;
     const args = splitNul(buf);
     if (perlTitle(args) === launcherTitle) {
+      if (doneLaunchers.has(pid)) continue;
       const st = statFields(pid);
       if (st && st.state !== 'Z' && (ownLauncher === undefined || st.ppid !== ownLauncher)) launchers.push(pid);
       continue;
@@ -195,5 +197,30 @@ export function killAttemptProcesses(key: string, commandPid?: number, found?: n
     } catch {
       // gone
     }
+  }
+}
+
+/** Is `pid` (still) the process a journal recorded (its start time within the recorded bounds)? */
+export function isRecordedProcess(p: RecordedProcess): boolean {
+  const start = processStartTime(p.pid);
+  return start !== undefined && start >= p.startLo && start <= p.startHi;
+}
+
+/**
+ * Kill a process the journal names (pid and start time: a reused pid is never hit), with its
+ * process group: a launcher's child that has not exec'd yet, or the command it became.
+ */
+export function killRecorded(p: RecordedProcess): void {
+  const { pid } = p;
+  if (!isSafePid(pid) || !isRecordedProcess(p)) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // not a group leader yet (it calls setsid just before it execs), or gone
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
   }
 }

@@ -2,8 +2,8 @@
 // (`/bin/sh -c SCRIPT ob-supervisor <stateDir> <command...>`, detached; supervisor.ts), and learns
 // the attempt's end from that child's exit. The fallback when perl is missing or its launcher
 // cannot start, and the earlier design: each spawn forks the server and blocks the event loop until
-// the child exec'd (README: "Two ways to start supervisors"). Everything here is synchronous but
-// the child's events.
+// the child exec'd (README: "Two ways to start attempts"). Everything here is synchronous but the
+// child's events.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,23 +28,34 @@ export class SpawnStarter {
    * Makes the attempt's state dir: from then on it is dispatched. Throws if it already was (a bug
    * of the caller: the command must never run twice); false when this host failed (reported).
    */
-  makeStateDir(spec: AttemptSpec, stateDir: string): boolean {
+  makeStateDir(spec: AttemptSpec, stateDir: string, attempt?: Attempt): boolean {
+    const fail = (e: unknown): false => {
+      if (attempt) this.book.finish(attempt, hostFailure(e));
+      else this.book.hostStartFailure(spec, e);
+      return false;
+    };
     try {
       fs.mkdirSync(stateDir);
     } catch (e) {
       if (errno(e) === 'EEXIST') throw alreadyDispatched(spec.key, stateDir);
-      if (errno(e) !== 'ENOENT') {
-        this.book.hostStartFailure(spec, e);
-        return false;
-      }
+      if (errno(e) !== 'ENOENT') return fail(e);
       try {
-        fs.mkdirSync(stateDir, { recursive: true }); // attempts/ was removed under us
+        fs.mkdirSync(stateDir, { recursive: true }); // attempts/ does not exist (yet), or was removed under us
       } catch (e2) {
-        this.book.hostStartFailure(spec, e2);
-        return false;
+        return fail(e2);
       }
     }
     return true;
+  }
+
+  /** Makes the state dir of an attempt already in `attempts` (a fall back from perl mode); false (and finished) if it could not. */
+  prepare(attempt: Attempt): boolean {
+    try {
+      return this.makeStateDir(attempt.spec, attempt.stateDir, attempt);
+    } catch (e) {
+      this.book.finish(attempt, hostFailure(e));
+      return false;
+    }
   }
 
   /** Spawns the attempt's supervisor; its `running` and `exited` follow from the child's events. */

@@ -1,15 +1,17 @@
-// Watching attempts through their state directories, and stopping them. Attempts whose supervisor
-// reports to nobody (adopted after a restart, or orphaned by a launcher crash) are followed through
-// fs.watch on their state dir, plus one shared interval that finds supervisors which died without
-// recording an exit. A stop needs the command's pid (= its process group): when it is not known
-// yet, the same watcher waits for the pid file. Both live here because they drive each other: a
-// state change applies a pending stop, and a stop may start the watching.
+// Watching spawn-mode attempts through their state directories, and stopping attempts of both
+// modes. Spawn-mode attempts whose supervisor reports to nobody (adopted after a restart) are
+// followed through fs.watch on their state dir, plus one shared interval that finds supervisors
+// which died without recording an exit. A stop needs the command's pid (= its process group): in
+// spawn mode, when it is not known yet, the same watcher waits for the pid file (in perl mode, the
+// launcher's `started` report brings it). Both live here because they drive each other: a state
+// change applies a pending stop, and a stop may start the watching. (Perl-mode attempts adopted
+// from a journal: journal-watch.ts.)
 
 import fs from 'node:fs';
 import type { AttemptSpec } from '../executor.js';
 import { REASON_SUPERVISOR_GONE, type Attempt, type AttemptBook } from './attempts.js';
 import type { Found } from './inspect.js';
-import { isLiveSupervisor, killAttemptProcesses, killGroup } from './proc.js';
+import { isLiveSupervisor, isRecordedProcess, killAttemptProcesses, killGroup } from './proc.js';
 import { isSafePid, readPids, readRecordedExit, type RecordedExit } from './supervisor.js';
 
 export class StateWatch {
@@ -27,7 +29,7 @@ export class StateWatch {
     this.adoptedTimer = undefined;
   }
 
-  /** A live attempt found by adopt(): watched from now on; the server already knows it runs. */
+  /** A live spawn-mode attempt found by adopt(): watched from now on; the server already knows it runs. */
   watchAdopted(spec: AttemptSpec, stateDir: string, found: Extract<Found, { kind: 'alive' }>): void {
     const attempt: Attempt = {
       key: spec.key,
@@ -71,14 +73,6 @@ export class StateWatch {
     if (this.book.attempts.get(attempt.spec.key) !== attempt) return;
     if (attempt.stopGraceMs !== undefined && !attempt.stopSent) this.applyStop(attempt);
     if (!attempt.adopted) return;
-    if (!attempt.running) {
-      // Taken over from a crashed launcher before it reported the start.
-      const pids = readPids(attempt.stateDir);
-      if (pids) {
-        attempt.commandPid ??= pids.command;
-        this.book.reportRunning(attempt);
-      }
-    }
     const recorded = readRecordedExit(attempt.stateDir);
     if (recorded !== undefined) this.finishRecorded(attempt, recorded);
   }
@@ -92,7 +86,7 @@ export class StateWatch {
   private checkAdoptedAttempts(): void {
     let adopted = 0;
     for (const attempt of [...this.book.attempts.values()]) {
-      if (!attempt.adopted) continue;
+      if (!attempt.adopted || attempt.viaLauncher) continue;
       const recorded = readRecordedExit(attempt.stateDir);
       if (recorded !== undefined) {
         this.finishRecorded(attempt, recorded);
@@ -120,11 +114,11 @@ export class StateWatch {
   applyStop(attempt: Attempt): void {
     if (attempt.stopSent || attempt.stopGraceMs === undefined) return;
     if (attempt.commandPid === undefined) {
+      // Through a launcher, `started` applies it (the launcher reports the pid at the fork).
+      if (attempt.viaLauncher) return;
       const pids = readPids(attempt.stateDir);
       if (!pids) {
-        // Through a live launcher, `started` applies it (the command is exec'd by then). Otherwise
-        // the supervisor is about to write the pid file (or the spawn is in flight).
-        if (attempt.viaLauncher && !attempt.adopted) return;
+        // The supervisor is about to write the pid file (or the spawn is in flight).
         this.watch(attempt);
         return;
       }
@@ -138,10 +132,15 @@ export class StateWatch {
       attempt.watcher.close();
       attempt.watcher = undefined;
     }
-    killGroup(pid, 'SIGTERM');
+    // An attempt adopted from a journal: its launcher is not ours and reaps the command; the pid
+    // is only signalled while it is still that process (its start time as recorded).
+    const signal = (sig: NodeJS.Signals) => {
+      if (!attempt.recorded || isRecordedProcess(attempt.recorded)) killGroup(pid, sig);
+    };
+    signal('SIGTERM');
     attempt.killTimer = setTimeout(() => {
       attempt.killTimer = undefined;
-      if (this.book.attempts.get(attempt.spec.key) === attempt) killGroup(pid, 'SIGKILL');
+      if (this.book.attempts.get(attempt.spec.key) === attempt) signal('SIGKILL');
     }, attempt.stopGraceMs);
     attempt.killTimer.unref();
   }

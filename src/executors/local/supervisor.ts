@@ -1,18 +1,18 @@
-// The per-attempt supervisor of the local executor (spawn mode), and the state files that every
-// supervisor leaves behind.
+// The per-attempt supervisor of the local executor's spawn mode, the state files it leaves
+// behind, and the claim that both modes share.
 //
-// An attempt runs under a supervisor in a session of its own, so that the server's death (SIGKILL
-// included) does not touch it: a forked perl process of the launcher (launcher-script.ts), or, in
-// spawn mode, `/bin/sh -c SCRIPT ob-supervisor <stateDir> <command...>` spawned by the server. It
-// runs the command, waits for it and writes the exit status to <stateDir>/exit. Whoever looks next
-// (the live server, or a restarted server through `adopt`) finds the status there. See
-// src/executors/README.md.
+// In spawn mode an attempt runs under a supervisor in a session of its own, so that the server's
+// death (SIGKILL included) does not touch it: `/bin/sh -c SCRIPT ob-supervisor <stateDir>
+// <command...>` spawned by the server. It runs the command, waits for it and writes the exit
+// status to <stateDir>/exit. Whoever looks next (the live server, or a restarted server through
+// `adopt`) finds the status there. (In perl mode the launcher supervises the attempts itself and
+// keeps a journal instead: launcher-script.ts, journal.ts.) See src/executors/README.md.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { FAILED_FILE } from './launcher-script.js';
 
-export { FAILED_FILE };
+/** "<message>\n" (then exit is "127\n"): written by the perl supervisors of earlier versions, still read. */
+export const FAILED_FILE = 'failed';
 
 /** argv[0] of the supervisor shell: how a restarted server recognises supervisors in /proc. */
 export const SUPERVISOR_ARG0 = 'ob-supervisor';
@@ -21,7 +21,7 @@ export const SUPERVISOR_ARG0 = 'ob-supervisor';
 export const ATTEMPT_KEY_VAR = 'OPENBATCH_ATTEMPT_KEY';
 
 /** Written by the supervisor: "<command pid> <supervisor pid>[ <supervisor start time>]\n" (the start
- *  time, field 22 of /proc/<pid>/stat, is written by perl supervisors). */
+ *  time, field 22 of /proc/<pid>/stat, was written by the perl supervisors of earlier versions). */
 export const PID_FILE = 'pid';
 /** Written by the supervisor: "<exit status>\n", 128+N when the command died of signal N. */
 export const EXIT_FILE = 'exit';
@@ -135,9 +135,9 @@ export function readPids(stateDir: string, withTime = false): AttemptPids | unde
 export type RecordedExit = { exitCode: number } | { neverStarted: true; reason: string };
 
 /**
- * The recorded end of the attempt, or undefined while there is none (or it is incomplete). A perl
- * supervisor that could not start the command writes the reason to <stateDir>/failed, then 127 to
- * <stateDir>/exit.
+ * The recorded end of the attempt, or undefined while there is none (or it is incomplete). A
+ * supervisor that could not start the command wrote the reason to <stateDir>/failed (perl
+ * supervisors of earlier versions), then 127 to <stateDir>/exit.
  */
 export function readRecordedExit(stateDir: string): RecordedExit | undefined {
   const exitCode = readExitStatus(stateDir);
@@ -155,11 +155,11 @@ export function readRecordedExit(stateDir: string): RecordedExit | undefined {
 }
 
 /**
- * Give up a dispatched attempt that shows no supervisor, by creating its work directory, as a perl
- * supervisor does before it forks the command (mkdir is exclusive: whoever creates it first wins).
- * A supervisor that comes later (its start request was still in the launcher's pipe when the
- * server died, say) finds it and does not run the command. 'taken' when it exists already: a
- * supervisor (or a shell supervisor's server, or an earlier give-up) made it.
+ * Give up an attempt that shows no trace, by creating its work directory, as a perl launcher's
+ * child does before it execs the command (mkdir is exclusive: whoever creates it first wins). A
+ * child that comes later (its start request was still in the launcher's pipe when the server
+ * died, say) finds it and does not run the command. 'taken' when it exists already: a launcher's
+ * child (or a shell supervisor's server, or an earlier give-up) made it.
  */
 export function claimAttempt(workDir: string): 'us' | 'taken' | 'error' {
   for (let i = 0; i < 2; i++) {
