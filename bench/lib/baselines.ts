@@ -13,14 +13,32 @@ import { summarize, type Summary } from './stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-/** Seconds `seq n | xargs -P<cores> -I{} true` takes (the same processes, started as fast as the shell can). */
-export function xargsFloorSeconds(n: number, parallel = cpuCount()): Promise<number> {
+/**
+ * `seq n | xargs -P<cores> -I{} true` (the same processes, started as fast as the shell can): its
+ * wall time, and the CPU seconds it used, processes included (the shell's reaped-children time,
+ * read by the shell itself once xargs is done). The CPU figure hardly moves when another workload
+ * shares the machine, unlike the wall time.
+ */
+export function xargsFloor(n: number, parallel = cpuCount()): Promise<{ seconds: number; cpuSeconds: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn('sh', ['-c', `seq ${n} | xargs -P${parallel} -I{} true`], { stdio: 'ignore' });
+    const script = `seq ${n} | xargs -P${parallel} -I{} true || exit 1; cat /proc/$$/stat`;
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stat = '';
+    child.stdout!.on('data', (d: Buffer) => (stat += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`xargs exited ${code}`))));
+    child.on('exit', (code) => {
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) return reject(new Error(`xargs exited ${code}`));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+      resolve({ seconds, cpuSeconds: (Number(f[13]) + Number(f[14])) / 100 });
+    });
   });
+}
+
+/** Seconds `seq n | xargs -P<cores> -I{} true` takes. */
+export async function xargsFloorSeconds(n: number, parallel = cpuCount()): Promise<number> {
+  return (await xargsFloor(n, parallel)).seconds;
 }
 
 export function xargsCommand(n: number, parallel = cpuCount()): string {

@@ -20,6 +20,20 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU seconds a process and every child it has reaped used so far (utime + stime + cutime + cstime):
+ * for the launcher, its own work plus the jobs it forked and waited for.
+ */
+export function processAndReapedCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Direct children of a process (from /proc/<pid>/task/<tid>/children). */
 export function childPids(pid: number): number[] {
   const out: number[] = [];

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { childPids, cpuSecondsOf, dirBytes, killProcessesUnder, processCpuSeconds, processMemoryMiB } from './proc.js';
+import { childPids, cpuSecondsOf, dirBytes, killProcessesUnder, processAndReapedCpuSeconds, processCpuSeconds, processMemoryMiB } from './proc.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -93,11 +93,19 @@ export class BenchServer {
    * launcher), and with PostgreSQL of every `postgres` process (the database is part of the
    * system under test; the bench assumes nothing else uses that PostgreSQL meanwhile).
    */
-  cpuSeconds(): { server: number; children: number; database: number } {
+  /**
+   * CPU seconds so far: the server process; its children (the launcher) alone; its children with
+   * what they reaped (the launcher and the jobs it ran); PostgreSQL's processes.
+   */
+  cpuSeconds(): { server: number; children: number; childrenWithJobs: number; database: number } {
     const server = processCpuSeconds(this.pid) ?? NaN;
     let children = 0;
-    for (const pid of childPids(this.pid)) children += processCpuSeconds(pid) ?? 0;
-    return { server, children, database: this.databaseUrl ? cpuSecondsOf(/^postgres/) : 0 };
+    let childrenWithJobs = 0;
+    for (const pid of childPids(this.pid)) {
+      children += processCpuSeconds(pid) ?? 0;
+      childrenWithJobs += processAndReapedCpuSeconds(pid) ?? 0;
+    }
+    return { server, children, childrenWithJobs, database: this.databaseUrl ? cpuSecondsOf(/^postgres/) : 0 };
   }
 
   memoryMiB(): { rss: number; peak: number } {

@@ -5,7 +5,7 @@ import { DescribeJobsCommand, SubmitJobCommand, type JobDetail } from '@aws-sdk/
 import { checkArraySummary, checkSucceededJobs, CheckFailure } from '../lib/checks.js';
 import { batchClient, createQueue, describeAll, listAll, registerTrueDefinition, TRUE_JOB } from '../lib/client.js';
 import { withServer, type Scenario } from '../lib/context.js';
-import { xargsCommand, xargsFloorSeconds } from '../lib/baselines.js';
+import { xargsCommand, xargsFloor } from '../lib/baselines.js';
 import { cpuCount, machineBusyShare, machineCpu } from '../lib/proc.js';
 import { fmt, nowMs, round, sleep } from '../lib/stats.js';
 
@@ -18,7 +18,8 @@ export const array: Scenario = {
     const slots = Math.floor(maxvCpus / Number(TRUE_JOB.vcpus));
 
     ctx.log(`baseline: ${xargsCommand(n)}`);
-    const floorBefore = await xargsFloorSeconds(n);
+    const before = await xargsFloor(n);
+    const floorBefore = before.seconds;
 
     const measured = await withServer(ctx, 'array', async (server) => {
       const client = batchClient(server.endpoint);
@@ -64,14 +65,18 @@ export const array: Scenario = {
         lastChildStoppedSeconds: (lastStopped - t0) / 1000,
         serverCores: (cpu1.server - cpu0.server) / seconds,
         launcherCores: (cpu1.children - cpu0.children) / seconds,
+        // Server, launcher and jobs (and PostgreSQL): everything the run cost the machine.
+        cpuSeconds: cpu1.server - cpu0.server + (cpu1.childrenWithJobs - cpu0.childrenWithJobs) + (cpu1.database - cpu0.database),
         databaseCores: (cpu1.database - cpu0.database) / seconds,
         machineBusy: busy,
       };
     });
 
     ctx.log(`baseline again (after the server stopped): ${xargsCommand(n)}`);
-    const floorAfter = await xargsFloorSeconds(n);
+    const after = await xargsFloor(n);
+    const floorAfter = after.seconds;
     const floor = (floorBefore + floorAfter) / 2;
+    const floorCpu = (before.cpuSeconds + after.cpuSeconds) / 2;
 
     out.rows.push({
       metric: `${n.toLocaleString('en-US')} children: submit → parent SUCCEEDED`,
@@ -79,6 +84,12 @@ export const array: Scenario = {
       unit: 's',
       baseline: { name: `${xargsCommand(n).replace(/^seq \d+ \| /, '')} (mean of 2)`, value: floor },
       target: { on: 'ratio', op: '<=', limit: 1.3 },
+    });
+    out.rows.push({
+      metric: 'CPU per child (server + launcher + jobs)',
+      value: (measured.cpuSeconds / n) * 1000,
+      unit: 'ms',
+      baseline: { name: 'xargs: CPU per process (mean of 2)', value: (floorCpu / n) * 1000 },
     });
     out.rows.push({
       metric: 'children per second',
@@ -98,6 +109,8 @@ export const array: Scenario = {
       lastChildStoppedSeconds: round(measured.lastChildStoppedSeconds),
       submitMs: round(measured.submitMs),
       xargsSeconds: { before: round(floorBefore), after: round(floorAfter), mean: round(floor) },
+      xargsCpuSeconds: { before: round(before.cpuSeconds), after: round(after.cpuSeconds) },
+      cpuSeconds: round(measured.cpuSeconds),
       serverCores: round(measured.serverCores),
       databaseCores: round(measured.databaseCores),
       launcherCores: round(measured.launcherCores),

@@ -152,6 +152,33 @@ async function runMigrations(db: Kysely<any>): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // SQLite
 
+/**
+ * OPENBATCH_PROFILE_SQL=1: time spent in each statement (SQLite), printed to stderr when the store
+ * closes. A diagnostic for profiling; off, it costs one check per statement.
+ */
+class SqlProfile {
+  private readonly stats = new Map<string, { n: number; ms: number }>();
+  time<T>(sql: string, fn: () => T): T {
+    const t0 = performance.now();
+    try {
+      return fn();
+    } finally {
+      const e = this.stats.get(sql) ?? { n: 0, ms: 0 };
+      e.n++;
+      e.ms += performance.now() - t0;
+      this.stats.set(sql, e);
+    }
+  }
+  print(): void {
+    const rows = [...this.stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30);
+    const total = [...this.stats.values()].reduce((t, e) => t + e.ms, 0);
+    process.stderr.write(`SQL profile: ${total.toFixed(0)} ms in all\n`);
+    for (const [sql, e] of rows) {
+      process.stderr.write(`${e.ms.toFixed(0).padStart(7)} ms ${String(e.n).padStart(7)}×  ${sql.replace(/\s+/g, ' ').slice(0, 220)}\n`);
+    }
+  }
+}
+
 function sqliteValue(v: unknown): unknown {
   if (v === undefined) return null;
   if (typeof v === 'boolean') return v ? 1 : 0;
@@ -165,6 +192,7 @@ class SqliteDatabase implements SqlDatabase {
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
   private readonly mutex = new Mutex();
   private readonly direct: SqlRunner;
+  private readonly profile = process.env.OPENBATCH_PROFILE_SQL ? new SqlProfile() : undefined;
 
   constructor(path: string) {
     this.db = new BetterSqlite3(path);
@@ -192,6 +220,11 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   private allSync<R>(q: Statement): R[] {
+    if (this.profile) return this.profile.time(q.sql, () => this.allSyncUntimed<R>(q));
+    return this.allSyncUntimed<R>(q);
+  }
+
+  private allSyncUntimed<R>(q: Statement): R[] {
     const s = this.stmt(q.sql);
     const params = q.parameters.map(sqliteValue);
     if (s.reader) return s.all(...params) as R[];
@@ -200,6 +233,11 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   private runSync(q: Statement): number {
+    if (this.profile) return this.profile.time(q.sql, () => this.runSyncUntimed(q));
+    return this.runSyncUntimed(q);
+  }
+
+  private runSyncUntimed(q: Statement): number {
     const s = this.stmt(q.sql);
     const params = q.parameters.map(sqliteValue);
     if (s.reader) {
@@ -222,10 +260,10 @@ class SqliteDatabase implements SqlDatabase {
 
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
     return this.mutex.lock(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.exec('BEGIN IMMEDIATE');
       try {
         const result = await fn(this.direct);
-        this.db.exec('COMMIT');
+        this.exec('COMMIT');
         return result;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -234,11 +272,17 @@ class SqliteDatabase implements SqlDatabase {
     });
   }
 
+  private exec(sql: string): void {
+    if (this.profile) this.profile.time(sql, () => this.db.exec(sql));
+    else this.db.exec(sql);
+  }
+
   async migrate(): Promise<void> {
     await this.mutex.lock(() => runMigrations(new Kysely<any>({ dialect: new SqliteDialect({ database: this.db }) })));
   }
 
   async close(): Promise<void> {
+    this.profile?.print();
     await this.mutex.lock(async () => {
       this.statements.clear();
       this.db.close();
