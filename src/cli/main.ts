@@ -4,12 +4,19 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG, startServer } from '../server/server.js';
+import { openbatchGet, type SimpleResponse } from '../api/auth/client.js';
 
 const DEFAULT_ENDPOINT = `http://127.0.0.1:${DEFAULT_CONFIG.port}`;
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
   return n;
 }
 
@@ -46,6 +53,11 @@ program
   .addOption(new Option('--account-id <id>', 'account id used in ARNs').env('OPENBATCH_ACCOUNT_ID').default(DEFAULT_CONFIG.accountId))
   .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace').env('OPENBATCH_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel))
   .addOption(new Option('--no-defaults', 'do not create the default compute environment and job queue on first start'))
+  .addOption(new Option('--credentials-file <path>', 'JSON file of access keys; turns SigV4 authentication on (see SECURITY.md). OPENBATCH_CREDENTIALS=KEY:SECRET,... adds keys').env('OPENBATCH_CREDENTIALS_FILE'))
+  .addOption(new Option('--tls-cert <path>', 'PEM certificate: serve HTTPS').env('OPENBATCH_TLS_CERT'))
+  .addOption(new Option('--tls-key <path>', 'PEM private key of --tls-cert').env('OPENBATCH_TLS_KEY'))
+  .addOption(new Option('--rate-limit <n>', 'requests per second per access key (token bucket); default: no limit').env('OPENBATCH_RATE_LIMIT').argParser(positiveNumber))
+  .addOption(new Option('--rate-limit-burst <n>', 'requests a key may make at once (default: twice --rate-limit)').env('OPENBATCH_RATE_LIMIT_BURST').argParser(positiveInt))
   .action(async (opts) => {
     if (!/^\d{12}$/.test(opts.accountId)) fail('--account-id must be 12 digits');
     if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) fail('--database-url must start with postgres://');
@@ -60,6 +72,12 @@ program
         accountId: opts.accountId,
         logLevel: opts.logLevel,
         createDefaults: opts.defaults,
+        credentialsFile: opts.credentialsFile,
+        credentials: process.env.OPENBATCH_CREDENTIALS,
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
+        rateLimit: opts.rateLimit,
+        rateLimitBurst: opts.rateLimitBurst,
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
@@ -89,9 +107,10 @@ program
     const base = endpoint(opts.endpointUrl);
     const jobId = jobRef.replace(/^arn:[^:]+:batch:[^:]*:\d*:job\//, '');
     const query = opts.attempt !== undefined ? `?attempt=${opts.attempt}` : '';
-    let res: Response;
+    let res: SimpleResponse;
     try {
-      res = await fetch(`${base}/openbatch/v1/jobs/${encodeURIComponent(jobId)}/logs${query}`);
+      // Signed with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY when set; HTTPS trusts AWS_CA_BUNDLE.
+      res = await openbatchGet(`${base}/openbatch/v1/jobs/${encodeURIComponent(jobId)}/logs${query}`);
     } catch (e) {
       fail(`cannot reach OpenBatch at ${base}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message} (is it running? start it with: npm start)`);
     }
@@ -104,8 +123,7 @@ program
       }
       fail(message);
     }
-    const body = res.body;
-    if (body) for await (const chunk of body) process.stdout.write(chunk);
+    for await (const chunk of res.body) process.stdout.write(chunk);
   });
 
 program.parseAsync(process.argv).catch((e: Error) => fail(e.message));

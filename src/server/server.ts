@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../api/http.js';
+import { isLoopbackHost, loadCredentials } from '../api/auth/index.js';
 import { Arns } from '../core/arn.js';
 import type { HostResources } from '../core/capacity.js';
 import type { Executor } from '../executors/executor.js';
@@ -40,6 +41,29 @@ export interface ServerConfig {
   hostResources?: HostResources;
   /** The scheduler's clock (timeouts, time limits, timestamps). Tests shift it; never set in production. */
   clock?: () => number;
+
+  // ----- security (see SECURITY.md). Configuring any key turns SigV4 authentication on; it must
+  // be on to listen on anything but loopback.
+  /** JSON credentials file (--credentials-file, OPENBATCH_CREDENTIALS_FILE). */
+  credentialsFile?: string;
+  /** `KEY:SECRET[,KEY:SECRET...]` (OPENBATCH_CREDENTIALS). */
+  credentials?: string;
+  /** PEM certificate and key files: serve HTTPS (--tls-cert, --tls-key). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Requests per second per access key (token bucket); absent: no limit (--rate-limit). */
+  rateLimit?: number;
+  /** Token bucket size; default twice the rate, at least 1 (--rate-limit-burst). */
+  rateLimitBurst?: number;
+  /** Request line plus headers, at most (default 16 KiB; 431 beyond). */
+  maxHeaderBytes?: number;
+  /** Request URL, at most (default 8 KiB; 414 beyond). */
+  maxUrlBytes?: number;
+  /** Slow-client timeouts of the HTTP server (defaults: headers 10 s, whole request 30 s, keep-alive 5 s, idle 60 s). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  idleTimeoutMs?: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -90,6 +114,18 @@ async function createDefaults(service: BatchService, host: HostResources): Promi
 
 export async function startServer(partial: Partial<ServerConfig> = {}): Promise<RunningServer> {
   const config: ServerConfig = { ...DEFAULT_CONFIG, ...partial };
+  // Security configuration first: a server that would be exposed without credentials never starts.
+  const keys = loadCredentials({ file: config.credentialsFile, env: config.credentials }, (m) => process.emitWarning(m));
+  if (!keys && !isLoopbackHost(config.host)) {
+    throw new Error(
+      `refusing to listen on ${config.host} without credentials: anyone who can reach the API can run commands on this host. ` +
+        'Configure access keys (--credentials-file or OPENBATCH_CREDENTIALS=KEY:SECRET) or listen on 127.0.0.1; see SECURITY.md',
+    );
+  }
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error('TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
+  const tls = config.tlsCert && config.tlsKey ? { cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) } : undefined;
+  const rateLimit =
+    config.rateLimit !== undefined ? { ratePerSecond: config.rateLimit, burst: config.rateLimitBurst ?? Math.max(1, 2 * config.rateLimit) } : undefined;
   const dataDir = path.resolve(config.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const host = config.hostResources ?? detectHostResources();
@@ -138,7 +174,22 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     hooks: runtime,
   };
   const service = new BatchService(ctx);
-  const app = buildApp({ service, arns, dataDir, log });
+  const app = buildApp({
+    service,
+    arns,
+    dataDir,
+    log,
+    security: { keys, rateLimit, maxUrlBytes: config.maxUrlBytes },
+    server: {
+      tls,
+      maxHeaderBytes: config.maxHeaderBytes,
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+    },
+  });
+  if (keys) log.info({ keys: keys.size }, 'SigV4 authentication on');
 
   if (config.createDefaults) await createDefaults(service, host);
   const recovered = await runtime.recover();
@@ -149,7 +200,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
   let closing: Promise<void> | undefined;
   return {
