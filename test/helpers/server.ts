@@ -4,6 +4,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,26 @@ export interface ServerOptions {
   databaseUrl?: string;
   env?: Record<string, string>;
   args?: string[];
+  /** Address to bind (default 127.0.0.1). */
+  host?: string;
+  /** Serve HTTPS with these PEM files; `ca` is what clients trust (the self-signed cert itself). */
+  tls?: { cert: string; key: string; ca: string };
+  /** The key client() signs with (default test/test; auth is off unless the server has keys). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** GET over HTTP or HTTPS (trusting `ca`), without fetch: fetch cannot take a custom CA. */
+export function httpGet(url: string, ca?: string | Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const lib = url.startsWith('https:') ? https : http;
+    const req = lib.get(url, { ...(ca ? { ca } : {}) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
 }
 
 export class TestServer {
@@ -34,6 +56,8 @@ export class TestServer {
     if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
     const args = [CLI, 'serve', '--port', String(port), '--data-dir', this.dataDir, ...(this.opts.args ?? [])];
     if (this.opts.databaseUrl) args.push('--database-url', this.opts.databaseUrl);
+    if (this.opts.host) args.push('--host', this.opts.host);
+    if (this.opts.tls) args.push('--tls-cert', this.opts.tls.cert, '--tls-key', this.opts.tls.key);
     const child = spawn(process.execPath, args, {
       env: { ...process.env, OPENBATCH_LOG_LEVEL: process.env.TEST_SERVER_LOG_LEVEL ?? 'warn', ...this.opts.env, OPENBATCH_HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,7 +69,7 @@ export class TestServer {
       const timer = setTimeout(() => reject(new Error(`server did not start within 30 s:\n${this.output}`)), 30_000);
       const onData = (d: Buffer) => {
         this.output += d.toString();
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(this.output);
+        const m = /listening on (https?:\/\/[^\s]+:\d+)/.exec(this.output);
         if (m) {
           clearTimeout(timer);
           resolve(m[1]);
@@ -59,7 +83,7 @@ export class TestServer {
       });
     });
     this.endpoint = url;
-    const res = await fetch(`${url}/health`);
+    const res = await httpGet(`${url}/health`, this.opts.tls ? fs.readFileSync(this.opts.tls.ca) : undefined);
     if (res.status !== 200) throw new Error(`/health answered ${res.status}`);
     return this;
   }
@@ -82,7 +106,7 @@ export class TestServer {
   }
 
   client(): BatchClient {
-    return batchClient(this.endpoint);
+    return batchClient(this.endpoint, this.opts.credentials, this.opts.tls ? fs.readFileSync(this.opts.tls.ca) : undefined);
   }
 
   /** Kills whatever jobs of this server still run (a failed test must not leave them behind), removes the data dir. */
@@ -107,12 +131,14 @@ export function killProcessesUnder(dir: string): void {
   }
 }
 
-export function batchClient(endpoint: string): BatchClient {
+/** A Batch SDK client for `endpoint`: key test/test unless given; `ca` to trust for HTTPS. */
+export function batchClient(endpoint: string, credentials = { accessKeyId: 'test', secretAccessKey: 'test' }, ca?: string | Buffer): BatchClient {
   return new BatchClient({
     endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials,
     maxAttempts: 1,
+    ...(ca ? { requestHandler: { httpsAgent: new https.Agent({ ca }) } } : {}),
   });
 }
 
