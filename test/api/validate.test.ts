@@ -381,6 +381,15 @@ describe('model checks', () => {
     { name: 'required member null counts as missing', op: 'SubmitJob', input: { ...minimalSubmit, jobQueue: null }, expect: 'Missing required parameter: jobQueue' },
     { name: 'optional member null is ignored', op: 'SubmitJob', input: { ...minimalSubmit, timeout: null, tags: null }, expect: 'ok' },
     {
+      name: 'unpaired surrogate in a string',
+      op: 'CancelJob',
+      input: { jobId: 'j', reason: 'bad \ud800 reason' },
+      expect: 'Invalid value for parameter reason: "bad \\ud800 reason" is not valid Unicode (it contains an unpaired surrogate, such as the JSON escape \\ud800 alone)',
+    },
+    { name: 'unpaired low surrogate in a nested string', op: 'SubmitJob', input: submitWith((s) => (s.containerOverrides = { command: ['echo', '\udc00'] })), expect: /^Invalid value for parameter containerOverrides\.command\[1\]: .* is not valid Unicode/ },
+    { name: 'unpaired surrogate in a map key', op: 'SubmitJob', input: { ...minimalSubmit, tags: { 'k\udbff': 'v' } }, expect: /^Invalid key for parameter tags: "k\\udbff" is not valid Unicode/ },
+    { name: 'surrogate pairs (emoji) are fine', op: 'SubmitJob', input: { ...minimalSubmit, tags: { '😀': 'v😀' } }, expect: 'ok' },
+    {
       name: 'nested required member missing',
       op: 'SubmitJob',
       input: submitWith((s) => (s.containerOverrides = { resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY' }] })),

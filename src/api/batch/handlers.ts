@@ -20,7 +20,35 @@ import {
 type Input = any;
 export type Handler = (input: Input) => Promise<unknown>;
 
+/**
+ * JSON null means absent (validate.ts checks it so): members that are null are removed, at every
+ * depth, so the service never sees one (`state: null` would otherwise be stored as the state, and
+ * `arrayProperties: null` read as an object). Lists and maps cannot hold null (validate.ts).
+ */
+export function dropNulls(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const item of value) dropNulls(item);
+  } else if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      if (o[key] === null) delete o[key];
+      else dropNulls(o[key]);
+    }
+  }
+}
+
 export function batchHandlers(service: BatchService, arns: Arns): Record<string, Handler> {
+  const handlers = operationHandlers(service, arns);
+  for (const [name, handler] of Object.entries(handlers)) {
+    handlers[name] = (input: Input) => {
+      dropNulls(input);
+      return handler(input);
+    };
+  }
+  return handlers;
+}
+
+function operationHandlers(service: BatchService, arns: Arns): Record<string, Handler> {
   const { computeEnvironments, jobQueues, jobDefinitions, jobs, tags, ctx } = service;
   const ceUuid = (name: string) => ctx.registry.computeEnvironments.get(name)?.uuid ?? '00000000-0000-0000-0000-000000000000';
 

@@ -11,7 +11,7 @@
 
 import { clientError } from '../../core/errors.js';
 import { batchModel, resolveShape, shapeType, type ShapeRef } from './model/index.js';
-import { checkRules, describeValue, indexPath, keyPath, memberPath } from './rules.js';
+import { checkRules, describeValue, indexPath, keyPath, memberPath, quote } from './rules.js';
 
 export { MAX_JOB_DEFINITION_BYTES, MAX_SUBMIT_JOB_BYTES } from './rules.js';
 
@@ -21,6 +21,22 @@ export { MAX_JOB_DEFINITION_BYTES, MAX_SUBMIT_JOB_BYTES } from './rules.js';
  * and maxvCpus), and a self-hosted compute environment has no subnets to name.
  */
 const NOT_REQUIRED: ReadonlySet<string> = new Set(['CreateComputeEnvironment computeResources.subnets']);
+
+/**
+ * An unpaired UTF-16 surrogate (JSON can carry one as a `\ud800` escape). UTF-8, and so the
+ * store, cannot hold it: it would be read back as U+FFFD, a different string from the one
+ * accepted. Refused in every string and map key.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+function checkUnicode(path: string, value: string, what = 'value'): void {
+  if (LONE_SURROGATE.test(value)) {
+    throw clientError(
+      `Invalid ${what} for parameter ${path}: ${quote(value)} is not valid Unicode ` +
+        '(it contains an unpaired surrogate, such as the JSON escape \\ud800 alone)',
+    );
+  }
+}
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
@@ -78,12 +94,14 @@ function checkShape(walk: Walk, ref: ShapeRef, value: unknown, path: string, gen
       if (!isObject(value)) throw typeError(path, 'a map (JSON object)', value);
       const valueShape = shape.value ?? {};
       for (const [key, item] of Object.entries(value)) {
+        checkUnicode(path, key, 'key');
         checkShape(walk, valueShape, item, keyPath(path, key), genericPath);
       }
       return;
     }
     case 'string':
       if (typeof value !== 'string') throw typeError(path, 'a string', value);
+      checkUnicode(path, value);
       return;
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) throw typeError(path, 'an integer', value);
