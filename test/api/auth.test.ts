@@ -340,6 +340,36 @@ describe('authentication', () => {
     assert.equal(securityCounters().authFailures.wrong_service, 3);
   });
 
+  test('an independent SigV4 implementation (node:crypto only) verifies, also with a Date header instead of X-Amz-Date', async () => {
+    const { createHash, createHmac } = await import('node:crypto');
+    const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
+    const sha = (data: string) => createHash('sha256').update(data).digest('hex');
+    const sign = (creds: Creds, dateHeader: { name: 'x-amz-date' | 'date'; value: string }, longDate: string, body: string) => {
+      const day = longDate.slice(0, 8);
+      const scope = `${day}/us-east-1/batch/aws4_request`;
+      // Headers sorted by name, SignedHeaders likewise.
+      const headers = [[dateHeader.name, dateHeader.value], ['host', HOST]].sort(([x], [y]) => (x < y ? -1 : 1));
+      const signedHeaders = headers.map(([n]) => n).join(';');
+      const canonical = ['POST', '/v1/describejobqueues', '', ...headers.map(([n, v]) => `${n}:${v}`), '', signedHeaders, sha(body)].join('\n');
+      const toSign = ['AWS4-HMAC-SHA256', longDate, scope, sha(canonical)].join('\n');
+      let key = hmac(`AWS4${creds.secretAccessKey}`, day);
+      for (const part of ['us-east-1', 'batch', 'aws4_request']) key = hmac(key, part);
+      const signature = createHmac('sha256', key).update(toSign).digest('hex');
+      return {
+        host: HOST,
+        [dateHeader.name]: dateHeader.value,
+        authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+      };
+    };
+    const now = new Date();
+    now.setUTCMilliseconds(0);
+    const longDate = now.toISOString().replace(/\.000Z$/, 'Z').replace(/[-:]/g, '');
+    const inject = (headers: Record<string, string>, payload = '{}') => server.app.inject({ method: 'POST', url: '/v1/describejobqueues', headers, payload });
+    assert.equal((await inject(sign(ADMIN, { name: 'x-amz-date', value: longDate }, longDate, '{}'))).statusCode, 200);
+    assert.equal((await inject(sign(ADMIN, { name: 'date', value: now.toUTCString() }, longDate, '{}'))).statusCode, 200);
+    assertAwsError(await inject(sign(ADMIN, { name: 'date', value: now.toUTCString() }, longDate, '{}'), '{ }'), 403, 'InvalidSignatureException');
+  });
+
   test('malformed Authorization headers: IncompleteSignatureException', async () => {
     const res = await send({ url: '/v1/describejobqueues', after: { authorization: 'AWS4-HMAC-SHA256 Credential=admin/20240101/us-east-1/batch/aws4_request' } });
     assertAwsError(res, 403, 'IncompleteSignatureException', /requires 'SignedHeaders' parameter/);
