@@ -450,15 +450,21 @@ export class JobRuntime implements ServiceHooks {
         // such reasons go stale at once and rewriting them is wasted work); DescribeJobs gives the
         // others one. Reasons that need someone to act (MISCONFIGURATION, ACTION_REQUIRED) are
         // always stored.
+        // A capacity reason that is not stored still clears an older reason of another kind (an
+        // ACTION_REQUIRED that no longer holds), so DescribeJobs derives the current one.
         const capacityReasons = new Map<string, number>();
         for (const u of plan.unplaced) {
+          let reason: string | null = u.reason;
           if (u.reason.startsWith('CAPACITY:')) {
-            if (placedQueues.has(u.jobQueue)) continue;
             const n = capacityReasons.get(u.jobQueue) ?? 0;
-            if (n >= STORED_CAPACITY_REASONS) continue;
-            capacityReasons.set(u.jobQueue, n + 1);
+            if (placedQueues.has(u.jobQueue) || n >= STORED_CAPACITY_REASONS) {
+              if (u.previousReason === undefined || u.previousReason.startsWith('CAPACITY:')) continue;
+              reason = null;
+            } else {
+              capacityReasons.set(u.jobQueue, n + 1);
+            }
           }
-          await tx.updateJob({ jobId: u.jobId, from: ['RUNNABLE'], set: { statusReason: u.reason } });
+          await tx.updateJob({ jobId: u.jobId, from: ['RUNNABLE'], set: { statusReason: reason } });
         }
         // A queue that filled its window and placed jobs may have more to place: look again.
         for (const q of queues) {

@@ -636,6 +636,18 @@ describe('scheduling', () => {
     assert.equal(j.container?.exitCode, 0);
   });
 
+  test('enabled again with room for one job: the others no longer show the stale ACTION_REQUIRED reason', async () => {
+    const { ce, queue } = await createComputeEnvironmentAndQueue(env.client, 'stale-ce', 1);
+    await env.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: ce, state: 'DISABLED' }));
+    const ids = [];
+    for (const n of [1, 2, 3]) ids.push(await submit(env.client, { jobName: `stale-${n}`, jobQueue: queue, jobDefinition: 'sleep' }));
+    for (const id of ids) await waitForReason(env.client, id, (r) => r.startsWith('ACTION_REQUIRED'), 'an ACTION_REQUIRED reason');
+    await env.client.send(new UpdateComputeEnvironmentCommand({ computeEnvironment: ce, state: 'ENABLED' }));
+    await waitForStatus(env.client, ids[0], 'RUNNING');
+    for (const id of ids.slice(1)) await waitForReason(env.client, id, (r) => r.startsWith('CAPACITY:'), 'waits for capacity now');
+    await terminateAndWait(env.client, ids);
+  });
+
   test('deleting a queue (DISABLED first) fails its RUNNABLE and RUNNING jobs; they stay describable', async () => {
     const { queue } = await createComputeEnvironmentAndQueue(env.client, 'del-ce', 1, { queueName: 'del-q' });
     const running = await submit(env.client, { jobName: 'del-running', jobQueue: queue, jobDefinition: 'sleep' });
