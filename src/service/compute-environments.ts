@@ -116,7 +116,9 @@ export class ComputeEnvironmentService {
         if (next.type !== 'MANAGED' || !next.computeResources) {
           throw clientError('computeResources can only be updated on a MANAGED compute environment');
         }
-        const merged = { ...next.computeResources, ...computeResources } as ComputeResources;
+        // updateToLatestImageVersion asks for an AMI update; it is not a setting AWS reports back.
+        const { updateToLatestImageVersion: _amiUpdate, ...changes } = computeResources as Partial<ComputeResources> & { updateToLatestImageVersion?: boolean };
+        const merged = { ...next.computeResources, ...changes } as ComputeResources;
         const min = merged.minvCpus ?? 0;
         if (merged.maxvCpus < min) {
           throw clientError(`computeResources.maxvCpus (${merged.maxvCpus}) must not be less than minvCpus (${min})`);
