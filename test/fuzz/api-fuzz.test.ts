@@ -145,6 +145,16 @@ test('JSON null members are absent all the way to the service (they were stored,
   });
 });
 
+test('UpdateComputeEnvironment computeResources.updateToLatestImageVersion is an action, not a setting DescribeComputeEnvironments reports', async () => {
+  await withServer(async (f) => {
+    const res = await post(f, '/v1/updatecomputeenvironment', '{"computeEnvironment":"fuzz-ce","computeResources":{"updateToLatestImageVersion":true,"maxvCpus":3}}');
+    assert.equal(res.status, 200, res.text);
+    const [ce] = JSON.parse((await post(f, '/v1/describecomputeenvironments', '{"computeEnvironments":["fuzz-ce"]}')).text).computeEnvironments;
+    assert.equal(ce.computeResources.maxvCpus, 3);
+    assert.equal('updateToLatestImageVersion' in ce.computeResources, false);
+  });
+});
+
 test(
   'a request without a Host header is answered in AWS error shape',
   { todo: "src/api/http.ts: node's requireHostHeader answers a bare 400 before fastify; set requireHostHeader: false in createNodeServer's httpOptions" },

@@ -509,6 +509,12 @@ export function awsShapeProblem(res: Response, method: string): string | undefin
 }
 
 /**
+ * Output members that current AWS Batch returns but the vendored (older) model lacks, as
+ * `<parent member>.<member>`; each is in the current SDK's shapes (@aws-sdk/client-batch).
+ */
+const NEWER_OUTPUT_MEMBERS: ReadonlySet<string> = new Set(['arrayProperties.statusSummaryLastUpdatedAt']);
+
+/**
  * Where a successful answer departs from the operation's output shape in the model: a value of
  * the wrong type, JSON null (absent members are left out), or a member the model does not have.
  */
@@ -530,7 +536,10 @@ export function outputProblems(operation: string, body: unknown, model: ApiModel
         if (typeof v !== 'object' || Array.isArray(v)) return bad('an object');
         const members = shape.members ?? {};
         for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
-          if (!Object.hasOwn(members, k)) problems.push(`${path ? `${path}.` : ''}${k} is not a member of the model's output`);
+          if (!Object.hasOwn(members, k)) {
+            const parent = /([A-Za-z0-9_]+)(?:\[[^\]]*\])*$/.exec(path)?.[1] ?? '';
+            if (!NEWER_OUTPUT_MEMBERS.has(`${parent}.${k}`)) problems.push(`${path ? `${path}.` : ''}${k} is not a member of the model's output`);
+          }
           else walk(members[k], item, path ? `${path}.${k}` : k, depth + 1);
         }
         return;

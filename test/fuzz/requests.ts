@@ -696,8 +696,10 @@ export function emit(node: Node, pools: Pools): string {
   if (node instanceof Dup) return `{${node.entries.map(([k, v]) => `${JSON.stringify(k)}:${emit(v, pools)}`).join(',')}}`;
   if (node instanceof Many) {
     const item = emit(node.item, pools);
+    // Many copies of a huge item: no more than a few MiB in all (past every body limit anyway).
+    const count = Math.min(node.count, Math.max(1, Math.floor(4_000_000 / (item.length + 1))));
     const parts: string[] = [];
-    for (let i = 0; i < node.count; i++) parts.push(node.keyPrefix === undefined ? item : `${JSON.stringify(node.keyPrefix + i)}:${item}`);
+    for (let i = 0; i < count; i++) parts.push(node.keyPrefix === undefined ? item : `${JSON.stringify(node.keyPrefix + i)}:${item}`);
     return node.keyPrefix === undefined ? `[${parts.join(',')}]` : `{${parts.join(',')}}`;
   }
   if (Array.isArray(node)) return `[${node.map((v) => emit(v, pools)).join(',')}]`;
