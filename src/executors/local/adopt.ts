@@ -102,6 +102,7 @@ export async function adoptAttempts(ctx: AdoptContext, specs: AttemptSpec[]): Pr
           // Finished while the server was down: reported with when it was recorded.
           outcomes[index] = { key, outcome: 'exited' };
           book.emitExited(spec, f.fields);
+          book.cgroups?.killAndRemove(key); // normally gone already (its launcher removed it)
           break;
         case 'alive':
           // Its launcher (the previous server's) still supervises it and will journal its end.
@@ -134,6 +135,7 @@ export async function adoptAttempts(ctx: AdoptContext, specs: AttemptSpec[]): Pr
       if (f.kind === 'recorded') {
         outcomes[index] = { key, outcome: 'exited' };
         book.emitExited(spec, { ...f.fields, at: exitRecordedAt(stateDir) });
+        book.cgroups?.killAndRemove(key); // spawn mode: the server removes it
       } else if (f.kind === 'alive') {
         outcomes[index] = f.startedAt !== undefined ? { key, outcome: 'running', startedAt: f.startedAt } : { key, outcome: 'running' };
         watch.watchAdopted(spec, stateDir, f);
@@ -151,6 +153,7 @@ export async function adoptAttempts(ctx: AdoptContext, specs: AttemptSpec[]): Pr
     for (const l of lost) {
       if (l.start) killRecorded(l.start);
       killAttemptProcesses(l.spec.key, l.commandPid, strays.get(l.spec.key) ?? []);
+      book.cgroups?.killAndRemove(l.spec.key);
       book.emitExited(l.spec, { lost: true, reason: l.reason });
     }
   }

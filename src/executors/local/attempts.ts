@@ -2,13 +2,15 @@
 // Every start path (perl launcher, spawn mode), the journal and state-dir watching and adopt share
 // it: an attempt is "ours" exactly while it is in `attempts`, `finish` ends that exactly once, and
 // events are queued and delivered in a later turn of the event loop (never inside start/stop/adopt).
-// Also here: where an attempt lives on disk, and the AWS-style reasons every path reports.
+// Also here: where an attempt lives on disk, and the AWS-style reasons every path reports (an exit
+// that failed while its log's file system was full says so: `OutOfDiskError: ...`).
 
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { logFilePath } from '../../store/log-files.js';
 import type { AttemptEvent, AttemptEventListener, AttemptSpec } from '../executor.js';
+import { REASON_OOM, describeError, type Cgroups } from './cgroups.js';
 import type { JournalFile, RecordedProcess } from './journal.js';
 import type { LaunchRequest, PerlLauncher } from './launcher.js';
 
@@ -23,9 +25,19 @@ export const REASON_LAUNCHER_DIED = 'CannotStartContainerError: the local launch
 /** Perl mode: the launcher supervises the attempts itself; killed, it takes their statuses along. */
 export const REASON_LAUNCHER_KILLED = 'CannotInspectContainerError: the local launcher supervising the attempt was killed before recording its exit status';
 export const REASON_LAUNCHER_LOST_WHILE_DOWN = `${REASON_LAUNCHER_KILLED} (lost while the server was down)`;
+/** Less than this free on the log's file system when a command failed: the log (and maybe the job) ran out of disk. */
+const LOG_DEVICE_FULL_BYTES = 64 * 1024;
+export const reasonLogDeviceFull = (dir: string) => `OutOfDiskError: no space left on the device of the job's log (${dir}) when it exited; the log may be incomplete`;
 
 type ExitedEvent = Extract<AttemptEvent, { type: 'exited' }>;
 export type ExitFields = Omit<ExitedEvent, 'type' | 'key' | 'jobId' | 'attempt' | 'at'> & { at?: number };
+
+/** A command's recorded end: its status, and AWS's OOM reason when it failed after an OOM kill in its cgroup. */
+export function exitFields(status: number, oom: boolean | undefined, at?: number): ExitFields {
+  const fields: ExitFields = oom && status !== 0 ? { exitCode: status, reason: REASON_OOM } : { exitCode: status };
+  if (at !== undefined) fields.at = at;
+  return fields;
+}
 
 /** One attempt this executor watches: started here, or adopted after a restart or a launcher crash. */
 export interface Attempt extends LaunchRequest {
@@ -80,8 +92,10 @@ export function attemptWorkDir(dataDir: string, key: string): string {
 export class AttemptBook {
   readonly attempts = new Map<string, Attempt>();
   closed = false;
-  /** Called by `finish` before the event is queued (the launcher's in-flight count). */
+  /** Called by `finish` before the event is queued (the launcher's in-flight count, the stray-process check). */
   onFinish: (attempt: Attempt) => void = () => {};
+  /** The attempts' memory cgroups, where this host has them. */
+  cgroups: Cgroups | undefined;
 
   private readonly listeners: AttemptEventListener[] = [];
   private readonly knownDirs = new Set<string>();
@@ -101,12 +115,16 @@ export class AttemptBook {
     return attemptWorkDir(this.dataDir, key);
   }
 
-  /** The attempt's log file; its directory is made once per executor. */
+  /** The attempt's log file; its directory is made once per executor. Throws with the attempt's reason. */
   logFile(spec: AttemptSpec): string {
     const logFile = logFilePath(this.dataDir, spec.logGroupName, spec.logStreamName);
     const logDir = path.dirname(logFile);
     if (!this.knownDirs.has(logDir)) {
-      fs.mkdirSync(logDir, { recursive: true });
+      try {
+        fs.mkdirSync(logDir, { recursive: true });
+      } catch (e) {
+        throw new Error(`cannot create the log directory ${logDir}: ${describeError(e)}`);
+      }
       this.knownDirs.add(logDir);
     }
     return logFile;
@@ -143,13 +161,33 @@ export class AttemptBook {
   }
 
   /** A failure of this host (not the job) to set an attempt up: reported as a start failure. */
-  hostStartFailure(spec: AttemptSpec, e: unknown): void {
-    this.emitExited(spec, hostFailure(e));
+  hostStartFailure(spec: AttemptSpec, e: unknown, what?: string): void {
+    this.emitExited(spec, hostFailure(e, what));
   }
 
   emitExited(spec: AttemptSpec, fields: ExitFields): void {
     const { at, ...rest } = fields;
+    if (rest.exitCode !== undefined && rest.exitCode !== 0 && rest.reason === undefined) {
+      const full = this.logDeviceFull(spec);
+      if (full) rest.reason = reasonLogDeviceFull(full);
+    }
     this.emit({ type: 'exited', key: spec.key, jobId: spec.jobId, attempt: spec.attempt, at: at ?? this.now(), ...rest });
+  }
+
+  /**
+   * The log's directory when its file system is (nearly) full, else undefined: a command that
+   * failed then most likely failed to write its output (ENOSPC), and its log is cut short. One
+   * statfs, for failed commands only.
+   */
+  private logDeviceFull(spec: AttemptSpec): string | undefined {
+    const dir = path.dirname(logFilePath(this.dataDir, spec.logGroupName, spec.logStreamName));
+    try {
+      const st = fs.statfsSync(dir);
+      const free = (process.getuid?.() === 0 ? st.bfree : st.bavail) * st.bsize;
+      return free < LOG_DEVICE_FULL_BYTES ? dir : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Events go out in order, in a later turn of the event loop: never inside start/stop/adopt. */
@@ -181,8 +219,9 @@ export function alreadyDispatched(key: string, stateDir: string): Error {
   return new Error(`LocalExecutor: attempt ${key} was already dispatched (${stateDir} exists)`);
 }
 
-export function hostFailure(e: unknown): ExitFields {
-  return { neverStarted: true, reason: `CannotStartContainerError: ${e instanceof Error ? e.message : String(e)}` };
+/** `what`: what could not be done ("create the log directory /x"), followed by the system's words for why. */
+export function hostFailure(e: unknown, what?: string): ExitFields {
+  return { neverStarted: true, reason: `CannotStartContainerError: ${what ? `cannot ${what}: ${describeError(e)}` : e instanceof Error ? e.message : String(e)}` };
 }
 
 export function errno(e: unknown): string | undefined {

@@ -5,7 +5,7 @@
 // (its work dir) settles for good whether anything can still run it. Off the hot path.
 
 import fs from 'node:fs';
-import type { ExitFields } from './attempts.js';
+import { exitFields, type ExitFields } from './attempts.js';
 import type { Journals, KeyRecord, RecordedProcess } from './journal.js';
 import { findStarters, findSupervisors, isLiveSupervisor, processStartTime } from './proc.js';
 import { claimAttempt, readPids, readRecordedExit, type RecordedExit } from './supervisor.js';
@@ -86,7 +86,7 @@ function fromRecord(rec: KeyRecord, journals: Journals): JournalFound {
 
 function recordedEnd(rec: KeyRecord): JournalFound | undefined {
   if (rec.failed) return { kind: 'recorded', fields: { neverStarted: true, reason: `CannotStartContainerError: ${rec.failed.message}`, at: rec.failed.at }, ran: false };
-  if (rec.exit) return { kind: 'recorded', fields: { exitCode: rec.exit.status, at: rec.exit.at }, ran: true };
+  if (rec.exit) return { kind: 'recorded', fields: exitFields(rec.exit.status, rec.exit.oom, rec.exit.at), ran: true };
   return undefined;
 }
 

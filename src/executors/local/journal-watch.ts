@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import type { AttemptSpec } from '../executor.js';
-import { REASON_LAUNCHER_KILLED, type Attempt, type AttemptBook } from './attempts.js';
+import { REASON_LAUNCHER_KILLED, exitFields, type Attempt, type AttemptBook } from './attempts.js';
 import type { JournalFile, Journals, KeyRecord } from './journal.js';
 import { findAttemptProcesses, killAttemptProcesses, killRecorded } from './proc.js';
 
@@ -109,6 +109,7 @@ export class JournalWatch {
         for (const a of orphans) {
           if (a.recorded) killRecorded(a.recorded);
           killAttemptProcesses(a.key, undefined, strays.get(a.key) ?? []);
+          this.book.cgroups?.killAndRemove(a.key);
           this.book.finish(a, { lost: true, reason: REASON_LAUNCHER_KILLED });
         }
       }
@@ -129,7 +130,7 @@ export class JournalWatch {
       const rec = this.journals.records.get(a.key);
       if (!rec || rec.file !== f) continue;
       if (rec.failed) this.book.finish(a, { neverStarted: true, reason: `CannotStartContainerError: ${rec.failed.message}`, at: rec.failed.at });
-      else if (rec.exit) this.book.finish(a, { exitCode: rec.exit.status, at: rec.exit.at });
+      else if (rec.exit) this.book.finish(a, exitFields(rec.exit.status, rec.exit.oom, rec.exit.at));
     }
   }
 }

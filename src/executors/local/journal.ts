@@ -57,7 +57,8 @@ export interface KeyRecord {
   file: JournalFile;
   /** S: the command's process (its pid is the command's, exec keeps it) and when it started (epoch ms). */
   start?: RecordedProcess & { at: number };
-  exit?: { status: number; at: number };
+  /** X: `oom` when the command failed after an OOM kill in its cgroup. */
+  exit?: { status: number; at: number; oom?: boolean };
   failed?: { message: string; at: number };
 }
 
@@ -293,8 +294,8 @@ export class Journals {
         // S KEY PID LO HI MS
         rec.start = { pid: Number(fields[0]), startLo: Number(fields[1]), startHi: Number(fields[2]), at: Number(fields[3]) };
       } else if (type === 88 && fields.length >= 2) {
-        // X KEY STATUS MS
-        rec.exit = { status: Number(fields[0]), at: Number(fields[1]) };
+        // X KEY STATUS MS[ oom]
+        rec.exit = fields[2] === 'oom' ? { status: Number(fields[0]), at: Number(fields[1]), oom: true } : { status: Number(fields[0]), at: Number(fields[1]) };
       } else if (type === 70 && fields.length >= 1) {
         // F KEY MS MESSAGE
         const msp = line.indexOf(' ', sp + 1);

@@ -1,15 +1,18 @@
 // The perl launcher of the local executor, embedded as a string so that it is found from dist/ as
 // well as from src/. Node starts it once per LocalExecutor (`perl -e LAUNCHER_SCRIPT -- <dataDir>
-// <clock> <rotateBytes> <padding>`), writes start requests to its stdin and reads reports from its
-// stdout. The launcher itself supervises the attempts: it forks each command directly (one fork
-// and one exec per attempt), reaps it, and records what happened in a journal file it owns. Only
-// modules of perl-base are used (POSIX, Fcntl, Errno), which Debian and Ubuntu always install.
+// <clock> <rotateBytes> <cgroupVersion> <cgroupSwap> <cgroupDir> <padding>`; cgroups: 1 or 2, swap
+// 1 when there is a swap limit to set, the data dir's cgroup directory; `0 0 -` for none), writes
+// start requests to its stdin and reads reports from its stdout. The launcher itself supervises
+// the attempts: it forks each command directly (one fork and one exec per attempt), reaps it, and
+// records what happened in a journal file it owns. Only modules of perl-base are used (POSIX,
+// Fcntl, Errno), which Debian and Ubuntu always install.
 // Design: src/executors/README.md.
 //
 // Requests (stdin): a 4-byte big-endian length, then that many bytes: NUL-separated fields
-//   start KEY WORKDIR LOGFILE PROGRAM ARGC ARGV[0] .. ARGV[ARGC-1] NAME=VALUE ...
+//   start KEY WORKDIR LOGFILE MEMORY PROGRAM ARGC ARGV[0] .. ARGV[ARGC-1] NAME=VALUE ...
 // (an argument or environment value may hold any byte but NUL). PROGRAM is the file to exec (the
 // server resolved ARGV[0] in the job's PATH, as Docker does); the command gets ARGV as its argv.
+// MEMORY is the attempt's memory limit in bytes (0: none), applied when the launcher has cgroups.
 // Reports (stdout), one line each:
 //   ready PID START         the launcher runs (START: its start time, /proc/PID/stat field 22);
 //                           nothing is written to it before this line. Its first journal is 0.
@@ -19,7 +22,8 @@
 //                           launcher forks any of them). If the launcher dies, the requests it did
 //                           not acknowledge were never acted on: the server sends them to the next one.
 //   started KEY PID         the command's process was forked (it execs the command next)
-//   exited KEY STATUS       the command ended: STATUS as a shell reports it; the X record is written
+//   exited KEY STATUS[ oom] the command ended: STATUS as a shell reports it; the X record is
+//                           written; `oom`: it failed after an OOM kill in its cgroup
 //   failed KEY MESSAGE      the command could not be started (after `started`, when the child
 //                           failed: its F record is written)
 //
@@ -31,7 +35,8 @@
 //                           HI, clock ticks since boot: with the pid, it names the process for
 //                           good; read from the boot-time clock just before and just after the
 //                           fork, which costs the child no /proc read) and the epoch ms
-//   X KEY STATUS MS         the launcher, after reaping the command, before it reports `exited`
+//   X KEY STATUS MS[ oom]   the launcher, after reaping the command (and emptying its cgroup),
+//                           before it reports `exited`
 //   F KEY MS MESSAGE        the child (or the launcher, when fork fails): the command was not started
 //   E                       the launcher read its stdin to the end: it forks nothing more
 //   Q                       the launcher exits: every child it forked is reaped and journaled
@@ -41,21 +46,24 @@
 //
 // The child, in this order: the S record; the claim (mkdir of the work dir: exclusive; a server
 // that gave the attempt up made it first, and then the command is never run); setsid; chdir;
-// stdin /dev/null; stdout and stderr appended to the log; an empty signal mask (the dispositions
-// are the defaults already); exactly the request's environment; a last check that the launcher
-// still lives (a command never runs without it); exec. The child does as little as it can: every
-// page it writes before exec is a copy (fork is copy-on-write). A failure writes an F record and a line to a pipe the
-// launcher drains (close-on-exec, shared by all children: the launcher never blocks on a child),
-// then _exit(127). Because S comes before the claim, a server that finds an attempt's work dir
-// taken (by a child) finds its S record too.
+// stdin /dev/null; stdout and stderr appended to the log; with cgroups, the attempt's cgroup
+// (CGROUPDIR/KEY) made, its memory limit set and the child moved in; an empty signal mask (the
+// dispositions are the defaults already); exactly the request's environment; a last check that
+// the launcher still lives (a command never runs without it); exec. The child does as little as it
+// can: every page it writes before exec is a copy (fork is copy-on-write). A failure writes an F
+// record and a line to a pipe the launcher drains (close-on-exec, shared by all children: the
+// launcher never blocks on a child), then _exit(127). Because S comes before the claim, a server
+// that finds an attempt's work dir taken (by a child) finds its S record too.
 //
 // The server dying (stdin EOF) does not stop the launcher: it reads what is left of its stdin,
 // forks those attempts, writes E, keeps reaping and journaling, and exits (Q) when it has no child
-// left. It blocks HUP, INT, QUIT, TERM and PIPE (they stay pending, never delivered): only SIGKILL
-// ends it early, and then its commands' statuses are lost (the server kills them and reports them
-// lost). Blocked rather than ignored, they keep their default dispositions for the children, and a
-// signal that reaches a child before it unblocks them (a stop() right after the fork) waits for
-// the unblocking instead of being discarded.
+// left. With cgroups, a reaped command's cgroup is read for an OOM kill (when it failed), what is
+// left in it is killed (setsid'd processes included), and it is removed (again 50 ms later while
+// killed processes are still on their way out). It blocks HUP, INT, QUIT, TERM and PIPE (they
+// stay pending, never delivered): only SIGKILL ends it early, and then its commands' statuses are
+// lost (the server kills them and reports them lost). Blocked rather than ignored, they keep their
+// default dispositions for the children, and a signal that reaches a child before it unblocks
+// them (a stop() right after the fork) waits for the unblocking instead of being discarded.
 //
 // The script must not contain a dollar sign followed by an opening brace, nor a backquote (it is a
 // template literal).
@@ -69,7 +77,7 @@ use POSIX ();
 use Fcntl qw(O_RDONLY O_WRONLY O_CREAT O_EXCL O_APPEND F_GETFL F_SETFL O_NONBLOCK);
 use Errno qw(EINTR EAGAIN EEXIST ENOENT);
 
-my ($data_dir, $clock, $rotate_at) = @ARGV;
+my ($data_dir, $clock, $rotate_at, $cg_ver, $cg_swap, $cg_dir) = @ARGV;
 $0 = "openbatch-launcher $data_dir";
 POSIX::sigprocmask(POSIX::SIG_BLOCK(), POSIX::SigSet->new(POSIX::SIGHUP(), POSIX::SIGINT(), POSIX::SIGQUIT(), POSIX::SIGTERM(), POSIX::SIGPIPE()));
 $SIG{CHLD} = sub { };    # a child's end interrupts select()
@@ -77,6 +85,10 @@ my $launcher = $$;
 my $empty_mask = POSIX::SigSet->new();
 $rotate_at = 4194304 unless defined $rotate_at && $rotate_at =~ /^[1-9][0-9]*$/;
 my $hz = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
+$cg_ver = 0 unless defined $cg_ver && ($cg_ver eq '1' || $cg_ver eq '2') && defined $cg_dir && $cg_dir =~ m{^/};
+my ($cg_mem_file, $cg_swap_file) = $cg_ver == 1 ? ('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes') : ('memory.max', 'memory.swap.max');
+$cg_swap = $cg_ver && defined $cg_swap && $cg_swap eq '1';
+my $cg_kill = $cg_ver == 2 && -e "$cg_dir/cgroup.kill";
 
 # clock_gettime(CLOCK_REALTIME) in epoch ms, clock_gettime(CLOCK_BOOTTIME) in clock ticks (the
 # unit of /proc/PID/stat's start time): through syscall(), whose number for this architecture comes
@@ -109,6 +121,23 @@ sub start_time {
     return 0 if $i < 0;
     my @f = split / /, substr($s, $i + 2), 21;
     return $f[19] || 0;
+}
+
+# One write to a file that exists (a cgroup's); true when it took.
+sub put {
+    my ($file, $text) = @_;
+    sysopen(my $f, $file, O_WRONLY) or return 0;
+    my $n = syswrite($f, $text);
+    close $f;
+    return defined $n;
+}
+sub slurp {
+    my ($file) = @_;
+    sysopen(my $f, $file, O_RDONLY) or return undef;
+    my $s = '';
+    while (sysread($f, $s, 65536, length $s)) { }
+    close $f;
+    return $s;
 }
 
 sub clean {
@@ -169,8 +198,31 @@ my $acked = 0; # how many of them were acknowledged
 my $eof = 0;
 my $said_eof = 0;
 
+# The child: the attempt's cgroup made, its memory limit set, and the child moved in (so are the
+# command and everything it forks). A cgroup removed under it (a sweep of empty leftovers, the data
+# dir's directory removed at close) is made again. Undef, or why not.
+sub join_cgroup {
+    my ($key, $mem) = @_;
+    my $cg = "$cg_dir/$key";
+    my $err;
+    for (1 .. 3) {
+        if (!mkdir($cg) && $! != EEXIST) {
+            $err = "cannot create the cgroup $cg: " . lcfirst("$!");
+            if ($! == ENOENT) { mkdir $cg_dir; put("$cg_dir/cgroup.subtree_control", '+memory') if $cg_ver == 2 }
+            next;
+        }
+        if ($mem && (!put("$cg/$cg_mem_file", $mem) || ($cg_swap && !put("$cg/$cg_swap_file", $cg_ver == 1 ? $mem : 0)))) {
+            $err = "cannot set the memory limit of the cgroup $cg: " . lcfirst("$!");
+            next;
+        }
+        return undef if put("$cg/cgroup.procs", $$);
+        $err = "cannot move the command into the cgroup $cg: " . lcfirst("$!");
+    }
+    return $err;
+}
+
 sub child {
-    my ($key, $work, $log, $program, $rest, $fh, $lo, $ms) = @_;
+    my ($key, $work, $log, $mem, $program, $rest, $fh, $lo, $ms) = @_;
     my $fail = sub {
         my $msg = clean($_[0]);
         syswrite($fh, "F $key " . now_ms() . " $msg\n");
@@ -184,19 +236,25 @@ sub child {
         if ($! == ENOENT) {    # work/ itself was removed under us
             (my $parent = $work) =~ s{/[^/]*$}{};
             mkdir $parent;
-            mkdir $work or $fail->($! == EEXIST ? "the attempt was given up before it started ($work exists)" : "mkdir $work: $!");
+            mkdir $work or $fail->($! == EEXIST ? "the attempt was given up before it started ($work exists)" : "cannot create the working directory $work: " . lcfirst("$!"));
         } else {
-            $fail->($! == EEXIST ? "the attempt was given up before it started ($work exists)" : "mkdir $work: $!");
+            $fail->($! == EEXIST ? "the attempt was given up before it started ($work exists)" : "cannot create the working directory $work: " . lcfirst("$!"));
         }
     }
     POSIX::setsid();
-    chdir $work or $fail->("chdir $work: $!");
+    chdir $work or $fail->("cannot enter the working directory $work: " . lcfirst("$!"));
     my $fd = POSIX::open('/dev/null', O_RDONLY);
     $fail->("open /dev/null: $!") unless defined $fd && defined POSIX::dup2($fd, 0);
     POSIX::close($fd);
     $fd = POSIX::open($log, O_WRONLY | O_APPEND | O_CREAT, 0644);
-    $fail->("open $log: $!") unless defined $fd && defined POSIX::dup2($fd, 1) && defined POSIX::dup2($fd, 2);
+    if (!defined $fd && $! == ENOENT) {    # its directory was removed (or a file system mounted over logs/)
+        my $dir = '';
+        for (grep { $_ ne '' } split m{/}, substr($log, 0, rindex($log, '/'))) { $dir .= "/$_"; mkdir $dir }
+        $fd = POSIX::open($log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    }
+    $fail->("cannot open the log file $log: " . lcfirst("$!")) unless defined $fd && defined POSIX::dup2($fd, 1) && defined POSIX::dup2($fd, 2);
     POSIX::close($fd);
+    if ($cg_ver) { my $err = join_cgroup($key, $mem); $fail->($err) if defined $err }
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), $empty_mask);
     my @f = split /\0/, $rest, -1;
     my $argc = shift @f;
@@ -211,8 +269,8 @@ sub child {
 
 sub start {
     my ($req) = @_;
-    my ($op, $key, $work, $log, $program, $rest) = split /\0/, $req, 6;
-    if ($op ne 'start' || !defined $rest || !defined $key || $key !~ /^[^\s\/]+$/) {
+    my ($op, $key, $work, $log, $mem, $program, $rest) = split /\0/, $req, 7;
+    if ($op ne 'start' || !defined $rest || !defined $key || $key !~ /^[^\s\/]+$/ || $mem !~ /^[0-9]+$/) {
         out("failed $key bad request\n") if defined $key && $key =~ /^\S+$/;
         return;
     }
@@ -226,7 +284,7 @@ sub start {
         out("failed $key $msg\n");
         return;
     }
-    if ($pid == 0) { child($key, $work, $log, $program, $rest, $fh, $lo, $ms); POSIX::_exit(127) }
+    if ($pid == 0) { child($key, $work, $log, $mem, $program, $rest, $fh, $lo, $ms); POSIX::_exit(127) }
     $kids{$pid} = [$key, $seq];
     $jrefs{$seq}++;
     out("started $key $pid\n");
@@ -269,6 +327,43 @@ sub drain_failures {
     }
 }
 
+# The cgroup of a reaped command: was a process in it killed for want of memory (when the command
+# failed)? Then what is left in it is killed, and it is removed (later while the killed processes
+# are still on their way out: @cg_pending, tried again every loop turn for 10 s).
+my @cg_pending;
+sub cg_oom {
+    my ($cg, $code) = @_;
+    my $s = slurp($cg_ver == 1 ? "$cg/memory.oom_control" : "$cg/memory.events");
+    return 0 unless defined $s;
+    return $1 > 0 if $s =~ /^oom_kill ([0-9]+)$/m;
+    return 0 unless $cg_ver == 1 && $code == 137;    # kernels before 4.13: no oom_kill count
+    $s = slurp("$cg/memory.failcnt");
+    return defined $s && $s =~ /^([0-9]+)/ && $1 > 0;
+}
+sub cg_kill {
+    my ($cg) = @_;
+    return if $cg_kill && put("$cg/cgroup.kill", '1');
+    my $s = slurp("$cg/cgroup.procs");
+    return unless defined $s;
+    my @p = grep { $_ > 1 && $_ != $$ } ($s =~ /([0-9]+)/g);
+    kill 'KILL', @p if @p;
+}
+sub cg_clean {
+    my ($cg) = @_;
+    return if rmdir($cg) || $! == ENOENT;
+    cg_kill($cg);
+    return if rmdir($cg) || $! == ENOENT;
+    push @cg_pending, [$cg, 0];
+}
+sub cg_retry {
+    @cg_pending = grep {
+        my $p = $_;
+        my $keep = !(rmdir($p->[0]) || $! == ENOENT);
+        if ($keep) { cg_kill($p->[0]); $keep = ++$p->[1] < 200 }
+        $keep;
+    } @cg_pending;
+}
+
 sub reap {
     my @dead;
     for (;;) {
@@ -284,12 +379,18 @@ sub reap {
         my ($key, $seq) = @$kid;
         kill 'KILL', -$pid;    # what is left of the command's process group
         my $msg = delete $failed{$key};
+        my $code = ($st & 127) ? 128 + ($st & 127) : ($st >> 8);
+        my $oom = '';
+        if ($cg_ver) {
+            my $cg = "$cg_dir/$key";
+            $oom = ' oom' if !defined $msg && $code != 0 && cg_oom($cg, $code);
+            cg_clean($cg);    # and whatever left the process group (setsid)
+        }
         if (defined $msg) {
             out("failed $key $msg\n");
         } else {
-            my $code = ($st & 127) ? 128 + ($st & 127) : ($st >> 8);
-            syswrite($jfh{$seq}, "X $key $code " . now_ms() . "\n");
-            out("exited $key $code\n");
+            syswrite($jfh{$seq}, "X $key $code " . now_ms() . "$oom\n");
+            out("exited $key $code$oom\n");
         }
         delete $jfh{$seq} if --$jrefs{$seq} == 0 && $seq != $jseq;
     }
@@ -298,11 +399,17 @@ sub reap {
 out("ready $$ $me\n");
 for (;;) {
     reap();
+    cg_retry() if @cg_pending;
     work();
     flush_out();
     if ($eof && !@todo) {
         if (!$said_eof) { syswrite($jfh{$jseq}, "E\n"); $said_eof = 1 }
-        if (!%kids) { syswrite($jfh{$jseq}, "Q\n"); flush_out(); exit 0 }
+        if (!%kids && !@cg_pending) {
+            syswrite($jfh{$jseq}, "Q\n");
+            flush_out();
+            rmdir $cg_dir if $cg_ver;    # when empty: no attempt of this data dir has a cgroup
+            exit 0;
+        }
     }
     my $rin = '';
     vec($rin, 0, 1) = 1 unless $eof;
@@ -310,8 +417,9 @@ for (;;) {
     my $wout;
     if (length $obuf) { $wout = ''; vec($wout, 1, 1) = 1 }
     # A SIGCHLD that arrives just before select() blocks is seen by perl only after it returns (perl
-    # defers signal handlers): while children run, select() also returns every 50 ms.
-    my $n = select(my $rout = $rin, $wout, undef, %kids ? 0.05 : undef);
+    # defers signal handlers): while children run (or cgroups wait for removal), select() also
+    # returns every 50 ms.
+    my $n = select(my $rout = $rin, $wout, undef, %kids || @cg_pending ? 0.05 : undef);
     next unless $n > 0;
     drain_failures() if vec($rout, fileno($fail_r), 1);
     if (!$eof && vec($rout, 0, 1)) {

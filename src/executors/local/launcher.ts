@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
+import type { CgroupConfig } from './cgroups.js';
 import { LAUNCHER_SCRIPT, PERL_LAUNCHER_NAME } from './launcher-script.js';
 
 /** A start request on its way to the launcher. */
@@ -28,8 +29,8 @@ export interface LauncherReports<R extends LaunchRequest> {
   acked(launcher: PerlLauncher<R>, requests: R[], seq: number): void;
   /** The command's process was forked (it execs the command next): `commandPid` is the command's pid. */
   started(launcher: PerlLauncher<R>, key: string, commandPid: number): void;
-  /** The command ended with this status (its X record is written). */
-  exited(launcher: PerlLauncher<R>, key: string, status: number): void;
+  /** The command ended with this status (its X record is written); `oom`: it failed, and a process in its cgroup was OOM-killed. */
+  exited(launcher: PerlLauncher<R>, key: string, status: number, oom: boolean): void;
   /** The command could not be started (its F record is written, when possible). */
   failed(launcher: PerlLauncher<R>, key: string, message: string): void;
   /** The launcher process is gone (crashed, killed, or never started); all its output was read. */
@@ -56,16 +57,20 @@ export function findPerl(searchPath = process.env.PATH ?? ''): string | undefine
   return undefined;
 }
 
-/** Encodes a start request: a 4-byte big-endian length, then NUL-separated fields. No field may contain NUL. */
+/**
+ * Encodes a start request: a 4-byte big-endian length, then NUL-separated fields. No field may
+ * contain NUL. `memoryBytes`: the attempt's memory limit (0: none), applied where the launcher has cgroups.
+ */
 export function encodeStartRequest(
   key: string,
   workDir: string,
   logFile: string,
+  memoryBytes: number,
   program: string,
   command: readonly string[],
   env: Readonly<Record<string, string>>,
 ): Buffer {
-  const fields = ['start', key, workDir, logFile, program, String(command.length), ...command];
+  const fields = ['start', key, workDir, logFile, String(memoryBytes), program, String(command.length), ...command];
   for (const name in env) fields.push(`${name}=${env[name]}`);
   const body = fields.join('\0');
   const len = Buffer.byteLength(body);
@@ -110,13 +115,16 @@ export class PerlLauncher<R extends LaunchRequest> {
     dataDir: string,
     private readonly reports: LauncherReports<R>,
     rotateBytes = JOURNAL_ROTATE_BYTES,
+    /** The attempts' cgroups (made by the launcher's children), or none. */
+    cgroups?: CgroupConfig,
   ) {
     // The launcher sets $0 to "openbatch-launcher <dataDir>", which perl can only write over its
     // original argv (and environ) area: make sure that area is large enough for any data dir.
     const longest = PERL_LAUNCHER_NAME.length + 1 + Buffer.byteLength(dataDir) + 1;
     const padding = '-'.repeat(Math.max(0, longest - Buffer.byteLength(LAUNCHER_SCRIPT)));
     const clock = String(CLOCK_GETTIME[process.arch] ?? 0);
-    this.child = spawn(perlPath, ['-e', LAUNCHER_SCRIPT, '--', dataDir, clock, String(Math.max(1, Math.floor(rotateBytes))), padding], {
+    const cg = cgroups ? [String(cgroups.version), cgroups.swap ? '1' : '0', cgroups.dir] : ['0', '0', '-'];
+    this.child = spawn(perlPath, ['-e', LAUNCHER_SCRIPT, '--', dataDir, clock, String(Math.max(1, Math.floor(rotateBytes))), ...cg, padding], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own session: signals to the server's process group (a terminal's ^C) do not reach it.
       detached: true,
@@ -265,9 +273,11 @@ export class PerlLauncher<R extends LaunchRequest> {
       case 'started':
         this.reports.started(this, key, Number(arg));
         return;
-      case 'exited':
-        this.reports.exited(this, key, Number(arg));
+      case 'exited': {
+        const sp = arg.indexOf(' ');
+        this.reports.exited(this, key, Number(sp < 0 ? arg : arg.slice(0, sp)), sp >= 0 && arg.slice(sp + 1) === 'oom');
         return;
+      }
       case 'failed':
         this.reports.failed(this, key, arg);
         return;

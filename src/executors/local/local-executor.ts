@@ -15,23 +15,27 @@
 //   spawn-start.ts   spawn mode: one shell supervisor spawned per attempt
 //   state-watch.ts   watching spawn-mode state dirs (adopted attempts, pending stops), stop's signals
 //   adopt.ts         adopt() after a restart; inspect.ts reads what became of unwatched attempts
+//   cgroups.ts       the attempts' memory cgroups: detection, cleanup of lost attempts and leftovers
 
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AdoptOutcome, AttemptEventListener, AttemptSpec, Executor } from '../executor.js';
 import { adoptAttempts } from './adopt.js';
 import { AttemptBook, SAFE_KEY, alreadyDispatched, attemptStateDir, attemptWorkDir, type Attempt } from './attempts.js';
+import { CGROUPS_ENV, Cgroups, detectCgroups, parseCgroupMode, sayNoCgroups, type CgroupConfig, type CgroupMode } from './cgroups.js';
 import { attemptEnvironment, nulProblem, resolveExecutable } from './command.js';
 import { JournalWatch } from './journal-watch.js';
 import { Journals } from './journal.js';
 import { JOURNAL_ROTATE_BYTES, findPerl } from './launcher.js';
 import { PerlStarter } from './perl-start.js';
+import { killAttemptProcesses } from './proc.js';
 import { SpawnStarter } from './spawn-start.js';
 import { StateWatch } from './state-watch.js';
 
 export { attemptStateDir, attemptWorkDir } from './attempts.js';
 export { checkExecutable, resolveExecutable } from './command.js';
 export { journalDir } from './journal.js';
+export { CGROUPS_ENV, REASON_OOM, type CgroupMode } from './cgroups.js';
 
 /**
  * How the local executor starts attempts:
@@ -45,11 +49,13 @@ export type LauncherMode = 'auto' | 'perl' | 'spawn';
 
 /** Environment variable that chooses the launcher when the options do not. */
 export const LAUNCHER_ENV = 'OPENBATCH_LOCAL_LAUNCHER';
+/** Environment variable for the SIGTERM→SIGKILL grace of `stop` when neither the caller nor the options give one. */
+export const STOP_GRACE_ENV = 'OPENBATCH_LOCAL_STOP_GRACE_MS';
 
 export interface LocalExecutorOptions {
   /** Root of the server's data: journals/ (perl mode), attempts/ (spawn mode), work/ and logs/ live under it. */
   dataDir: string;
-  /** SIGTERM→SIGKILL grace of `stop` when the caller gives none (AWS: 30 s). */
+  /** SIGTERM→SIGKILL grace of `stop` when the caller gives none (default: $OPENBATCH_LOCAL_STOP_GRACE_MS, else 30 s as AWS). */
   stopGraceMs?: number;
   /** Clock for event times (tests). */
   now?: () => number;
@@ -61,6 +67,19 @@ export interface LocalExecutorOptions {
   perl?: string;
   /** The launcher starts a new journal file when its current one reaches this size (default 4 MiB). */
   journalRotateBytes?: number;
+  /**
+   * Memory cgroups (default: $OPENBATCH_LOCAL_CGROUPS, else 'auto'): with 'auto', every attempt
+   * runs in a cgroup of its own, limited to the job's memory, where the host allows it (cgroup v1
+   * memory controller or cgroup v2 with memory, writable: root); 'off': never.
+   */
+  cgroups?: CgroupMode;
+}
+
+function parseGrace(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`LocalExecutor: ${STOP_GRACE_ENV} must be a number of milliseconds (got ${JSON.stringify(value)})`);
+  return n;
 }
 
 function parseLauncherMode(value: string | undefined, from: string): LauncherMode | undefined {
@@ -84,13 +103,19 @@ export class LocalExecutor implements Executor {
 
   constructor(options: LocalExecutorOptions) {
     this.dataDir = path.resolve(options.dataDir);
-    this.stopGraceMs = options.stopGraceMs ?? 30_000;
+    this.stopGraceMs = options.stopGraceMs ?? parseGrace(process.env[STOP_GRACE_ENV]) ?? 30_000;
     const requestedMode = parseLauncherMode(options.launcher, 'options.launcher') ?? parseLauncherMode(process.env[LAUNCHER_ENV], LAUNCHER_ENV) ?? 'auto';
     const perlPath = requestedMode === 'spawn' ? undefined : (options.perl ?? findPerl());
     if (perlPath === undefined && requestedMode === 'perl') {
       throw new Error('LocalExecutor: the perl launcher needs perl (perl-base), which was not found');
     }
     this.book = new AttemptBook(this.dataDir, options.now ?? Date.now);
+    const cgroupMode = parseCgroupMode(options.cgroups, 'options.cgroups') ?? parseCgroupMode(process.env[CGROUPS_ENV], CGROUPS_ENV) ?? 'auto';
+    if (cgroupMode === 'auto') {
+      const found = detectCgroups(this.dataDir);
+      if ('config' in found) this.book.cgroups = new Cgroups(found.config);
+      else sayNoCgroups(found.why);
+    }
     const checkMs = options.adoptedCheckIntervalMs ?? 2000;
     this.watch = new StateWatch(this.book, checkMs);
     this.journals = new Journals(this.dataDir);
@@ -102,18 +127,37 @@ export class LocalExecutor implements Executor {
     this.book.onFinish = (attempt) => {
       this.perl?.uncount(attempt);
       this.journalWatch.forget(attempt);
+      // Without cgroups, a stopped attempt's processes that left its process group (setsid) are
+      // found by its key (one scan of /proc, for stopped attempts only); with cgroups its
+      // supervisor killed everything in its cgroup.
+      if (attempt.stopGraceMs !== undefined && !this.book.cgroups) killAttemptProcesses(attempt.spec.key);
     };
-    fs.mkdirSync(path.join(this.dataDir, 'work'), { recursive: true });
-    if (!this.perl) fs.mkdirSync(path.join(this.dataDir, 'attempts'), { recursive: true });
-    // Journals left by earlier launchers that are no longer needed go (adopt does it too).
+    // Made again when missing (the launcher's child, spawn mode): a work dir that cannot be made
+    // fails the attempts with a reason that says so, not the server.
+    for (const dir of ['work', ...(this.perl ? [] : ['attempts'])]) {
+      try {
+        fs.mkdirSync(path.join(this.dataDir, dir), { recursive: true });
+      } catch {
+        // reported per attempt
+      }
+    }
+    // Journals left by earlier launchers that are no longer needed go (adopt does it too), and so
+    // do cgroups nothing runs in any more.
     setImmediate(() => {
-      if (!this.book.closed) this.journals.refresh();
+      if (this.book.closed) return;
+      this.journals.refresh();
+      this.book.cgroups?.sweep((key) => this.book.attempts.has(key));
     }).unref();
   }
 
   /** How attempts are started now: through the perl launcher, or spawned one by one. */
   get launcherMode(): 'perl' | 'spawn' {
     return this.perl?.active ? 'perl' : 'spawn';
+  }
+
+  /** The attempts' cgroups (the data dir's cgroup directory and its version), or undefined when attempts run without. */
+  get cgroups(): CgroupConfig | undefined {
+    return this.book.cgroups?.config;
   }
 
   /** The pid of the perl launcher while one runs (diagnostics, tests). */
@@ -218,6 +262,7 @@ export class LocalExecutor implements Executor {
 
   async close(): Promise<void> {
     if (this.book.closed) return;
+    const running = new Set(this.book.attempts.keys());
     this.book.close();
     this.watch.close();
     this.journalWatch.close();
@@ -231,5 +276,6 @@ export class LocalExecutor implements Executor {
     // The launcher reads what is left and starts it, supervises its attempts to their end and
     // exits then; nothing is killed.
     if (this.perl) await this.perl.close();
+    this.book.cgroups?.close(running);
   }
 }

@@ -8,7 +8,8 @@
 // are sent again. A launcher that cannot run at all makes `auto` fall back to spawn mode.
 
 import type { JournalFile, Journals, LauncherInfo, RecordedProcess } from './journal.js';
-import { REASON_LAUNCHER_DIED, REASON_LAUNCHER_KILLED, type Attempt, type AttemptBook } from './attempts.js';
+import { REASON_LAUNCHER_DIED, REASON_LAUNCHER_KILLED, exitFields, type Attempt, type AttemptBook } from './attempts.js';
+import { memoryLimitBytes } from './cgroups.js';
 import { inspectJournaled } from './inspect.js';
 import { PerlLauncher, encodeStartRequest, type LauncherReports } from './launcher.js';
 import { findAttemptProcesses, killAttemptProcesses, killRecorded } from './proc.js';
@@ -71,9 +72,9 @@ export class PerlStarter {
         }
       },
       started: (l, key, pid) => this.onStarted(l, key, pid),
-      exited: (l, key, status) => {
+      exited: (l, key, status, oom) => {
         const attempt = this.fromLauncher(l, key);
-        if (attempt) this.book.finish(attempt, { exitCode: status });
+        if (attempt) this.book.finish(attempt, exitFields(status, oom));
       },
       failed: (l, key, message) => {
         const attempt = this.fromLauncher(l, key);
@@ -92,7 +93,7 @@ export class PerlStarter {
   start(attempt: Attempt, file: string, workDir: string, logFile: string, env: Record<string, string>): void {
     // The launcher's child makes the work dir and opens the log itself, and execs the file found
     // here (no second PATH search), with argv[0] as given.
-    attempt.frame = encodeStartRequest(attempt.key, workDir, logFile, file, attempt.spec.command, env);
+    attempt.frame = encodeStartRequest(attempt.key, workDir, logFile, memoryLimitBytes(attempt.spec.memory), file, attempt.spec.command, env);
     attempt.env = env;
     this.count(attempt);
     this.dispatched.set(attempt.key, undefined);
@@ -151,7 +152,7 @@ export class PerlStarter {
     this.lastLaunchAt = performance.now();
     let launcher: PerlLauncher<Attempt>;
     try {
-      launcher = new PerlLauncher<Attempt>(this.perlPath, this.book.dataDir, this.reports, this.rotateBytes);
+      launcher = new PerlLauncher<Attempt>(this.perlPath, this.book.dataDir, this.reports, this.rotateBytes, this.book.cgroups?.config);
     } catch (e) {
       // spawn() itself threw (EAGAIN, ...): as if it had died before `ready`.
       setImmediate(() => {
@@ -277,6 +278,7 @@ export class PerlStarter {
         case 'recorded':
           if (f.ran) this.book.reportRunning(attempt);
           this.book.finish(attempt, f.fields);
+          this.book.cgroups?.killAndRemove(attempt.key); // its launcher died, maybe before it removed it
           break;
         case 'alive': // (another launcher's: cannot happen, a request goes to one launcher)
           lost.push({ attempt, start: f.rec.start });
@@ -309,6 +311,7 @@ export class PerlStarter {
     for (const { attempt, start } of lost) {
       if (start) killRecorded(start);
       killAttemptProcesses(attempt.key, undefined, strays.get(attempt.key) ?? []);
+      this.book.cgroups?.killAndRemove(attempt.key);
       this.book.finish(attempt, { lost: true, reason: REASON_LAUNCHER_KILLED });
     }
   }

@@ -7,8 +7,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { AttemptSpec } from '../executor.js';
 import { REASON_SUPERVISOR_KILLED, alreadyDispatched, errno, hostFailure, type Attempt, type AttemptBook } from './attempts.js';
+import { memoryLimitBytes } from './cgroups.js';
 import { killAttemptProcesses } from './proc.js';
 import { SUPERVISOR_ARG0, findSetsid, readPids, readRecordedExit, supervisorScript } from './supervisor.js';
 
@@ -21,7 +23,7 @@ export class SpawnStarter {
     private readonly book: AttemptBook,
     eager: boolean,
   ) {
-    if (eager) this.script = supervisorScript(findSetsid());
+    if (eager) this.script = supervisorScript(findSetsid(), book.cgroups?.config);
   }
 
   /**
@@ -30,8 +32,9 @@ export class SpawnStarter {
    */
   makeStateDir(spec: AttemptSpec, stateDir: string, attempt?: Attempt): boolean {
     const fail = (e: unknown): false => {
-      if (attempt) this.book.finish(attempt, hostFailure(e));
-      else this.book.hostStartFailure(spec, e);
+      const what = `create the state directory ${stateDir}`;
+      if (attempt) this.book.finish(attempt, hostFailure(e, what));
+      else this.book.hostStartFailure(spec, e, what);
       return false;
     };
     try {
@@ -62,22 +65,40 @@ export class SpawnStarter {
   spawn(attempt: Attempt, env: Record<string, string>): void {
     const { spec, stateDir, key } = attempt;
     const workDir = this.book.workDir(key);
-    let fd: number;
+    const cgroups = this.book.cgroups;
+    let fd: number | undefined;
+    let cgroup: string[] = [];
+    let what: string | undefined;
     try {
-      this.script ??= supervisorScript(findSetsid());
+      this.script ??= supervisorScript(findSetsid(), cgroups?.config);
+      what = `create the working directory ${workDir}`;
       try {
         fs.mkdirSync(workDir);
       } catch (e) {
-        if (errno(e) !== 'EEXIST') fs.mkdirSync(workDir, { recursive: true });
+        if (errno(e) === 'ENOENT') fs.mkdirSync(workDir, { recursive: true }); // work/ was removed
+        else if (errno(e) !== 'EEXIST') throw e;
       }
-      fd = fs.openSync(this.book.logFile(spec), 'a');
+      what = undefined; // logFile() and create() say what failed
+      const logFile = this.book.logFile(spec);
+      what = `open the log file ${logFile}`;
+      try {
+        fd = fs.openSync(logFile, 'a');
+      } catch (e) {
+        if (errno(e) !== 'ENOENT') throw e;
+        fs.mkdirSync(path.dirname(logFile), { recursive: true }); // removed (or a file system mounted over logs/)
+        fd = fs.openSync(logFile, 'a');
+      }
+      what = undefined;
+      // The attempt's cgroup, with its memory limit: the supervisor's subshell moves in before it execs.
+      if (cgroups) cgroup = [cgroups.create(key, memoryLimitBytes(spec.memory))];
     } catch (e) {
-      return this.book.finish(attempt, hostFailure(e));
+      if (fd !== undefined) fs.closeSync(fd);
+      return this.book.finish(attempt, hostFailure(e, what));
     }
 
     let child: ChildProcess;
     try {
-      child = spawn('/bin/sh', ['-c', this.script, SUPERVISOR_ARG0, stateDir, ...spec.command], {
+      child = spawn('/bin/sh', ['-c', this.script, SUPERVISOR_ARG0, stateDir, ...cgroup, ...spec.command], {
         cwd: workDir,
         env,
         // stdout is the log; the command gets 2>&1 from the script. The supervisor's own stderr
@@ -87,6 +108,7 @@ export class SpawnStarter {
       });
     } catch (e) {
       fs.closeSync(fd);
+      if (cgroups) cgroups.remove(key);
       return this.book.finish(attempt, hostFailure(e));
     }
     fs.closeSync(fd);
@@ -104,19 +126,24 @@ export class SpawnStarter {
     child.once('exit', (code, signal) => {
       if (this.book.closed || this.book.attempts.get(key) !== attempt) return;
       if (code !== null) {
-        // The supervisor exits with the status it recorded (0..255, 128+N for signal N).
-        this.book.finish(attempt, { exitCode: code });
+        // The supervisor exits with the status it recorded (0..255, 128+N for signal N); a failure
+        // may come with more in the state dir (an OOM kill, a command never started).
+        const recorded = code !== 0 && cgroups ? readRecordedExit(stateDir) : undefined;
+        this.book.finish(attempt, recorded ?? { exitCode: code });
+        cgroups?.remove(key); // the supervisor killed what was left in it
         return;
       }
       // The supervisor itself was killed by `signal`: maybe after recording the status...
       const recorded = readRecordedExit(stateDir);
       if (recorded !== undefined) {
         this.book.finish(attempt, recorded);
+        cgroups?.killAndRemove(key);
         return;
       }
       // ...or not: the command may still run, unsupervised. Kill it: it must never run
       // concurrently with a retry of the job.
       killAttemptProcesses(key, attempt.commandPid ?? readPids(stateDir)?.command);
+      cgroups?.killAndRemove(key);
       this.book.finish(attempt, { lost: true, reason: `${REASON_SUPERVISOR_KILLED} (${signal})` });
     });
   }

@@ -80,6 +80,7 @@ export class StateWatch {
   private finishRecorded(attempt: Attempt, recorded: RecordedExit): void {
     if ('exitCode' in recorded) this.book.reportRunning(attempt);
     this.book.finish(attempt, recorded);
+    this.book.cgroups?.killAndRemove(attempt.spec.key); // its supervisor is not ours: the server removes the cgroup
   }
 
   /** Safety net for adopted attempts, whose supervisor is not our child: it may die unrecorded. */
@@ -102,6 +103,7 @@ export class StateWatch {
         continue;
       }
       killAttemptProcesses(attempt.spec.key, attempt.commandPid ?? readPids(attempt.stateDir)?.command);
+      this.book.cgroups?.killAndRemove(attempt.spec.key);
       this.book.finish(attempt, { lost: true, reason: REASON_SUPERVISOR_GONE });
     }
     if (adopted === 0 && this.adoptedTimer) {

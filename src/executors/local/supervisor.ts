@@ -10,6 +10,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { REASON_OOM, type CgroupConfig } from './cgroups.js';
 
 /** "<message>\n" (then exit is "127\n"): written by the perl supervisors of earlier versions, still read. */
 export const FAILED_FILE = 'failed';
@@ -25,9 +26,12 @@ export const ATTEMPT_KEY_VAR = 'OPENBATCH_ATTEMPT_KEY';
 export const PID_FILE = 'pid';
 /** Written by the supervisor: "<exit status>\n", 128+N when the command died of signal N. */
 export const EXIT_FILE = 'exit';
+/** Written (empty) by the supervisor, before the exit file, when the command failed after an OOM kill in its cgroup. */
+export const OOM_FILE = 'oom';
 
 /**
- * The supervisor script (POSIX sh; dash on Debian). $1 is the state directory, the rest the command.
+ * The supervisor script (POSIX sh; dash on Debian). $1 is the state directory, the rest the command
+ * (with cgroups: $2 is the attempt's cgroup, made by the server, and the command follows).
  *
  * - Traps HUP/INT/TERM with a no-op so that a stray signal to the supervisor does not cost the
  *   exit status (traps are reset to the default in the command, unlike ignored signals).
@@ -42,14 +46,37 @@ export const EXIT_FILE = 'exit';
  *   processes die with its main process; then the status is written, newline last: a reader treats
  *   a file without the newline as incomplete.
  */
-export function supervisorScript(setsidPath: string): string {
+export function supervisorScript(setsidPath: string, cgroups?: CgroupConfig): string {
+  if (!cgroups) {
+    return [
+      'trap : HUP INT TERM',
+      'd=$1',
+      'shift',
+      `(read -r p _ </proc/self/stat && echo "$p $$" >"$d/${PID_FILE}"; exec ${shQuote(setsidPath)} "$@" 2>&1)`,
+      's=$?',
+      `read -r p _ <"$d/${PID_FILE}" && kill -KILL -"$p"`,
+      `echo "$s" >"$d/${EXIT_FILE}"`,
+      'exit "$s"',
+    ].join('\n');
+  }
+  // With cgroups: the subshell moves itself into the attempt's cgroup before it execs (the command
+  // never runs outside it: a failure is recorded as a start failure, 127 and the failed file).
+  // After the command, everything left in the cgroup is killed (setsid'd processes too), and an
+  // OOM kill in it is recorded (the oom file) when the command failed. Builtins only (no fork).
+  const killAll = cgroups.kill
+    ? 'echo 1 >"$c/cgroup.kill" 2>/dev/null || { [ -e "$c/cgroup.procs" ] && while read -r q; do kill -KILL "$q"; done <"$c/cgroup.procs"; } 2>/dev/null'
+    : '{ [ -e "$c/cgroup.procs" ] && while read -r q; do kill -KILL "$q"; done <"$c/cgroup.procs"; } 2>/dev/null';
+  const events = cgroups.version === 1 ? 'memory.oom_control' : 'memory.events';
   return [
     'trap : HUP INT TERM',
     'd=$1',
-    'shift',
-    `(read -r p _ </proc/self/stat && echo "$p $$" >"$d/${PID_FILE}"; exec ${shQuote(setsidPath)} "$@" 2>&1)`,
+    'c=$2',
+    'shift 2',
+    `(read -r p _ </proc/self/stat && { echo "$p" >"$c/cgroup.procs" || { echo "cannot move the command into the cgroup $c" >"$d/${FAILED_FILE}"; exit 127; }; } && echo "$p $$" >"$d/${PID_FILE}"; exec ${shQuote(setsidPath)} "$@" 2>&1)`,
     's=$?',
     `read -r p _ <"$d/${PID_FILE}" && kill -KILL -"$p"`,
+    killAll,
+    `[ "$s" = 0 ] || { [ -e "$c/${events}" ] && while read -r k v; do [ "$k" = oom_kill ] && [ "$v" != 0 ] && : >"$d/${OOM_FILE}"; done <"$c/${events}"; } 2>/dev/null`,
     `echo "$s" >"$d/${EXIT_FILE}"`,
     'exit "$s"',
   ].join('\n');
@@ -131,8 +158,8 @@ export function readPids(stateDir: string, withTime = false): AttemptPids | unde
   return supervisorStart !== undefined ? { command, supervisor, supervisorStart, writtenAt } : { command, supervisor, writtenAt };
 }
 
-/** What a supervisor recorded as the end of an attempt: the command's status, or why it never ran. */
-export type RecordedExit = { exitCode: number } | { neverStarted: true; reason: string };
+/** What a supervisor recorded as the end of an attempt: the command's status (and the OOM reason), or why it never ran. */
+export type RecordedExit = { exitCode: number; reason?: string } | { neverStarted: true; reason: string };
 
 /**
  * The recorded end of the attempt, or undefined while there is none (or it is incomplete). A
@@ -151,6 +178,7 @@ export function readRecordedExit(stateDir: string): RecordedExit | undefined {
     }
     if (text !== undefined && text.endsWith('\n')) return { neverStarted: true, reason: `CannotStartContainerError: ${text.slice(0, -1)}` };
   }
+  if (exitCode !== 0 && fs.existsSync(path.join(stateDir, OOM_FILE))) return { exitCode, reason: REASON_OOM };
   return { exitCode };
 }
 
