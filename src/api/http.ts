@@ -69,6 +69,9 @@ function createNodeServer(options: HttpServerOptions, handler: http.RequestListe
     headersTimeout: o.headersTimeoutMs,
     requestTimeout: o.requestTimeoutMs,
     keepAliveTimeout: o.keepAliveTimeoutMs,
+    // Without a Host header node answers a bare 400 of its own; let the request reach the routes
+    // (and auth, which needs Host signed) so the answer is AWS-shaped.
+    requireHostHeader: false,
     // How often headersTimeout/requestTimeout are checked (node's default is 30 s).
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(o.headersTimeoutMs / 2))),
   };
@@ -102,10 +105,12 @@ function answerClientError(app: FastifyInstance, err: NodeJS.ErrnoException, soc
   }
   app.log.debug({ err }, 'client error');
   if (socket.writable) {
+    // No body in an answer to HEAD: clients would read it as the next response.
+    const isHead = (err as { rawPacket?: Buffer }).rawPacket?.toString('latin1', 0, 5) === 'HEAD ';
     const body = JSON.stringify({ __type: code, message });
     socket.write(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: ${code}\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${isHead ? '' : body}`,
     );
   }
   socket.destroy();

@@ -49,7 +49,8 @@ export async function getTagsMany(c: SqlContext, resourceArns: readonly string[]
     for (const r of rows) {
       let t = out.get(r.resource_arn);
       if (!t) out.set(r.resource_arn, (t = {}));
-      t[r.key] = r.value;
+      // A key may be "__proto__": define it, never assign it (assignment would set the prototype).
+      Object.defineProperty(t, r.key, { value: r.value, enumerable: true, writable: true, configurable: true });
     }
   }
   return out;
