@@ -276,7 +276,7 @@ function faultTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       }, cgroups));
 
       test(`a normal exit: the rest of its process group is killed${cgroups === 'auto' ? ', and what left it (setsid)' : ''} (${label})`, { skip }, withHarness(async (h) => {
-        const spec = h.start(h.spec(['sh', '-c', 'sleep 100 & echo bg=$!; setsid sleep 100 & echo sid=$!; exit 0']));
+        const spec = h.start(h.spec(['sh', '-c', `sleep 100 & echo bg=$!; ${cgroups === 'auto' ? 'env -u OPENBATCH_ATTEMPT_KEY ' : ''}setsid sleep 100 & echo sid=$!; exit 0`]));
         assert.equal((await h.events.exited(spec.key, TIMEOUT)).exitCode, 0);
         const [bg, sid] = printedPids(h.log(spec), 'bg', 'sid');
         try {
@@ -290,9 +290,13 @@ function faultTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       }, cgroups));
     }
 
+    // A daemon that left the process group and dropped the attempt's key from its environment:
+    // only its cgroup still says whose it is.
+    const DAEMON = 'env -u OPENBATCH_ATTEMPT_KEY setsid sleep 100 & echo sid=$!; echo ready; exec sleep 100';
+
     test('a supervisor killed: the attempt is lost, what ran in its cgroup is killed and the cgroup removed', { skip: noCgroups }, withHarness(async (h) => {
       const config = local(h).cgroups!;
-      const spec = h.start(h.spec(['sh', '-c', 'setsid sleep 100 & echo sid=$!; echo ready; exec sleep 100']));
+      const spec = h.start(h.spec(['sh', '-c', DAEMON]));
       await h.waitForLog(spec, 'ready');
       const [sid] = printedPids(h.log(spec), 'sid');
       try {
@@ -300,6 +304,26 @@ function faultTests(launcher: Exclude<LauncherMode, 'auto'>): void {
         process.kill(pids.supervisor, 'SIGKILL');
         const exited = await h.events.exited(spec.key, TIMEOUT);
         assert.equal(exited.lost, true);
+        await waitUntilGone(pids.command);
+        await waitUntilGone(sid);
+        await waitUntil(() => !fs.existsSync(path.join(config.dir, spec.key)), 'the cgroup removed');
+      } finally {
+        killQuietly([sid]);
+      }
+    }));
+
+    test('adopt: an attempt whose supervisor died while the server was down is lost; its cgroup is emptied and removed', { skip: noCgroups }, withHarness(async (h) => {
+      const config = local(h).cgroups!;
+      const spec = h.start(h.spec(['sh', '-c', DAEMON]));
+      await h.waitForLog(spec, 'ready');
+      const [sid] = printedPids(h.log(spec), 'sid');
+      try {
+        const pids = await waitForPids(h.dataDir, spec.key);
+        await h.restart();
+        process.kill(pids.supervisor, 'SIGKILL');
+        await waitUntilGone(pids.supervisor);
+        assert.deepEqual(await h.executor.adopt([spec]), [{ key: spec.key, outcome: 'lost' }]);
+        assert.equal((await h.events.exited(spec.key, TIMEOUT)).lost, true);
         await waitUntilGone(pids.command);
         await waitUntilGone(sid);
         await waitUntil(() => !fs.existsSync(path.join(config.dir, spec.key)), 'the cgroup removed');
