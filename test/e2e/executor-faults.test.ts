@@ -108,6 +108,13 @@ function job(jobName: string, o: { script?: string; command?: string[]; retryStr
 }
 
 const reasons = (j: JobDetail) => j.attempts?.map((a) => a.container?.reason);
+
+/** Waits until the job is done (generous deadline: the machine may be busy), then checks it ended `status`. */
+async function finished(id: string, status: 'SUCCEEDED' | 'FAILED'): Promise<JobDetail> {
+  const j = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], 60_000);
+  assert.equal(j.status, status, `job ${j.jobName}: ${j.status}, attempts ${JSON.stringify(j.attempts?.map((a) => ({ exitCode: a.container?.exitCode, reason: a.container?.reason, statusReason: a.statusReason })))}`);
+  return j;
+}
 const exitCodes = (j: JobDetail) => j.attempts?.map((a) => a.container?.exitCode);
 
 async function assertHealthy(): Promise<void> {
@@ -139,7 +146,7 @@ describe('out of memory', { skip: noCgroups }, () => {
   test('OutOfMemoryError (exit 137) with onReason OutOfMemoryError* → EXIT: one attempt, FAILED', async () => {
     const rules: EvaluateOnExit[] = [{ onReason: 'OutOfMemoryError*', action: 'EXIT' }];
     const id = await job('ef-oom-exit', { script: OOM, retryStrategy: { attempts: 2, evaluateOnExit: rules } });
-    const j = await waitForStatus(client, id, 'FAILED');
+    const j = await finished(id, 'FAILED');
     assert.deepEqual(exitCodes(j), [137]);
     assert.deepEqual(reasons(j), [REASON_OOM]);
     assert.equal(j.attempts![0].statusReason, CONTAINER_EXITED);
@@ -154,12 +161,12 @@ describe('out of memory', { skip: noCgroups }, () => {
       { onReason: '*', action: 'EXIT' },
     ];
     const id = await job('ef-oom-retry', { script: `[ "$AWS_BATCH_JOB_ATTEMPT" = 1 ] && ${OOM}; head -c 4000000 /dev/zero | tail -n1 | wc -c`, retryStrategy: { attempts: 2, evaluateOnExit: rules } });
-    const j = await waitForStatus(client, id, 'SUCCEEDED');
+    const j = await finished(id, 'SUCCEEDED');
     assert.deepEqual(exitCodes(j), [137, 0]);
     assert.deepEqual(reasons(j), [REASON_OOM, undefined]);
     // A shell whose child was OOM-killed exits with its own code; the reason still says why.
     const wrapped = await job('ef-oom-wrapped', { script: 'head -c 200000000 /dev/zero | tail -n1 >/dev/null; exit 9', retryStrategy: { attempts: 2, evaluateOnExit: [{ onReason: 'OutOfMemoryError*', action: 'EXIT' }] } });
-    const w = await waitForStatus(client, wrapped, 'FAILED');
+    const w = await finished(wrapped, 'FAILED');
     assert.deepEqual(exitCodes(w), [9]);
     assert.deepEqual(reasons(w), [REASON_OOM]);
   });
@@ -171,14 +178,14 @@ describe('commands that cannot start', () => {
     fs.writeFileSync(plain, '#!/bin/sh\nexit 0\n', { mode: 0o644 });
     const retry: RetryStrategy = { attempts: 2, evaluateOnExit: [{ onReason: 'CannotStartContainerError*', action: 'RETRY' }] };
     const id = await job('ef-perm', { command: [plain], retryStrategy: retry });
-    const j = await waitForStatus(client, id, 'FAILED');
+    const j = await finished(id, 'FAILED');
     assert.deepEqual(reasons(j), [1, 2].map(() => `CannotStartContainerError: exec: "${plain}": permission denied`));
     assert.deepEqual(exitCodes(j), [undefined, undefined]);
     assert.equal(j.statusReason, TASK_FAILED_TO_START);
 
     const exit: RetryStrategy = { attempts: 2, evaluateOnExit: [{ onReason: 'CannotStartContainerError*', action: 'EXIT' }] };
     const missing = await job('ef-missing', { command: ['openbatch-e2e-no-such-command'], retryStrategy: exit });
-    const m = await waitForStatus(client, missing, 'FAILED');
+    const m = await finished(missing, 'FAILED');
     assert.deepEqual(reasons(m), ['CannotStartContainerError: exec: "openbatch-e2e-no-such-command": executable file not found in $PATH']);
     await assertHealthy();
   });
@@ -189,7 +196,7 @@ describe('commands that cannot start', () => {
     let id: string;
     try {
       id = await job('ef-ro-work', { script: 'echo ran', retryStrategy: { attempts: 2, evaluateOnExit: [{ onReason: 'CannotStartContainerError*', action: 'RETRY' }] } });
-      const j = await waitForStatus(client, id, 'FAILED');
+      const j = await finished(id, 'FAILED');
       assert.equal(j.attempts?.length, 2);
       for (const r of reasons(j)!) assert.match(r ?? '', new RegExp(`^CannotStartContainerError: cannot create the working directory ${work}/[^ ]+: read-only file system$`));
       assert.equal(j.statusReason, TASK_FAILED_TO_START);
@@ -198,7 +205,7 @@ describe('commands that cannot start', () => {
       unmount();
     }
     const ok = await job('ef-work-again', { script: 'echo ran' });
-    assert.equal((await waitForStatus(client, ok, 'SUCCEEDED')).container?.exitCode, 0);
+    assert.equal((await finished(ok, 'SUCCEEDED')).container?.exitCode, 0);
   });
 });
 
@@ -208,7 +215,7 @@ describe('out of disk for logs', { skip: noMount }, () => {
     const unmount = mountTmpfs(logs, 'size=128k')!;
     try {
       const id = await job('ef-disk', { script: 'echo start; head -c 1000000 /dev/zero', retryStrategy: { attempts: 2, evaluateOnExit: [{ onReason: 'OutOfDiskError*', action: 'EXIT' }] } });
-      const j = await waitForStatus(client, id, 'FAILED');
+      const j = await finished(id, 'FAILED');
       assert.equal(j.attempts?.length, 1);
       assert.notEqual(j.attempts![0].container?.exitCode, 0);
       assert.match(j.attempts![0].container?.reason ?? '', /^OutOfDiskError: no space left on the device of the job's log \(.*\) when it exited; the log may be incomplete$/);
@@ -217,7 +224,7 @@ describe('out of disk for logs', { skip: noMount }, () => {
       unmount();
     }
     const ok = await job('ef-disk-again', { script: 'echo fine' });
-    assert.equal((await waitForStatus(client, ok, 'SUCCEEDED')).container?.exitCode, 0);
+    assert.equal((await finished(ok, 'SUCCEEDED')).container?.exitCode, 0);
   });
 });
 
@@ -232,7 +239,7 @@ describe('jobs that ignore SIGTERM and leave processes behind', () => {
     const pid = await pidIn(file);
     assert.ok(isAlive(pid));
     await client.send(new TerminateJobCommand({ jobId: id, reason: 'stop it' }));
-    const j = await waitForStatus(client, id, 'FAILED');
+    const j = await finished(id, 'FAILED');
     assert.deepEqual(exitCodes(j), [137], 'killed, not retried (a terminated attempt never is)');
     assert.equal(j.statusReason, 'stop it');
     await waitFor(`grandchild ${pid} gone`, async () => !isAlive(pid));
@@ -241,7 +248,7 @@ describe('jobs that ignore SIGTERM and leave processes behind', () => {
   test('a normal exit: what the job left running is killed (setsid\'d too, with cgroups)', { skip: noCgroups }, async () => {
     const file = path.join(tmp, 'exit.pid');
     const id = await job('ef-leftover', { script: `${grandchild(file)} while [ ! -e "${file}" ]; do sleep 0.01; done; exit 0` });
-    await waitForStatus(client, id, 'SUCCEEDED');
+    await finished(id, 'SUCCEEDED');
     const pid = await pidIn(file);
     await waitFor(`grandchild ${pid} gone`, async () => !isAlive(pid));
     await assertHealthy();

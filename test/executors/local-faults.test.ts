@@ -332,7 +332,7 @@ function faultTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       }
     }));
 
-    test('cgroups: leftovers nothing runs in are swept at start, busy ones stay; a removed directory is made again; close() removes it', { skip: noCgroups }, async () => {
+    test('cgroups: leftovers nothing runs in are swept at start (and empty directories of other data dirs), busy ones stay; a removed directory is made again; close() removes it', { skip: noCgroups }, async () => {
       const h = await Harness.create(make('auto'), TIMEOUT);
       let holder: number | undefined;
       let dir: string | undefined;
@@ -342,10 +342,14 @@ function faultTests(launcher: Exclude<LauncherMode, 'auto'>): void {
         // A leftover (its supervisor died before it removed it), and one a process still runs in.
         fs.mkdirSync(path.join(dir, 'leftover.1'), { recursive: true });
         fs.mkdirSync(path.join(dir, 'busy.1'));
+        // The directory of another data dir whose launcher was SIGKILLed, empty.
+        const other = path.join(path.dirname(dir), 'leftover-data-dir');
+        fs.mkdirSync(other);
         const sleeper = execFileSync('sh', ['-c', `sleep 100 >/dev/null 2>&1 & echo $! > "${path.join(dir, 'busy.1', 'cgroup.procs')}"; echo $!`], { encoding: 'utf8' });
         holder = Number(sleeper.trim());
         await h.restart();
         await waitUntil(() => !fs.existsSync(path.join(dir!, 'leftover.1')), 'the leftover swept');
+        assert.equal(fs.existsSync(other), false, 'an empty directory of another data dir swept');
         assert.ok(fs.existsSync(path.join(dir, 'busy.1')), 'a cgroup in use stays');
         assert.ok(isAlive(holder));
         killQuietly([holder]);

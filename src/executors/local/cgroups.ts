@@ -190,6 +190,9 @@ export function sayNoCgroups(why: string): void {
  * removal). Off the hot path.
  */
 export class Cgroups {
+  /** close() was called: the data dir's directory goes as soon as the last cgroup in it does. */
+  private closed = false;
+
   constructor(readonly config: CgroupConfig) {}
 
   /** The attempt's cgroup. */
@@ -279,6 +282,7 @@ export class Cgroups {
 
   private removeLater(dir: string, tries: number): void {
     fs.rmdir(dir, (err) => {
+      if (!err && this.closed) fs.rmdir(this.config.dir, () => {});
       if (!err || err.code === 'ENOENT' || tries >= 50) return;
       if (err.code === 'EBUSY') {
         try {
@@ -300,6 +304,7 @@ export class Cgroups {
    * removed just before its command moves in makes it again.
    */
   sweep(running: (key: string) => boolean): number {
+    this.sweepTop();
     let names: fs.Dirent[];
     try {
       names = fs.readdirSync(this.config.dir, { withFileTypes: true });
@@ -320,11 +325,35 @@ export class Cgroups {
   }
 
   /**
+   * The directories of other data dirs that hold no cgroup (left by a launcher that was SIGKILLed,
+   * and a server that never came back on that data dir): removed. One that is in use holds
+   * cgroups and stays; a server whose directory goes makes it again when it next needs it.
+   */
+  private sweepTop(): void {
+    const top = path.dirname(this.config.dir);
+    let names: fs.Dirent[];
+    try {
+      names = fs.readdirSync(top, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of names) {
+      if (!d.isDirectory() || path.join(top, d.name) === this.config.dir) continue;
+      try {
+        fs.rmdirSync(path.join(top, d.name));
+      } catch {
+        // in use, or gone
+      }
+    }
+  }
+
+  /**
    * close(): the cgroups nothing runs in go (but those of `running` attempts, whose command may be
    * about to move in), and the data dir's cgroup directory when no attempt's cgroup is left in it
    * (a launcher that still supervises attempts removes it when it quits).
    */
   close(running: ReadonlySet<string>): void {
+    this.closed = true;
     this.sweep((key) => running.has(key));
     try {
       fs.rmdirSync(this.config.dir);
