@@ -10,19 +10,59 @@ export interface HostResources {
   /** MiB. */
   memory: number;
   gpus: number;
+  /** Device indices of the host's GPUs (nvidia-smi's `index`); 0..gpus-1 when absent. */
+  gpuIndices?: number[];
+}
+
+/** Tag on a compute environment: how many GPUs it offers (`openbatch:gpus=4`), instead of the host's. */
+export const GPUS_TAG = 'openbatch:gpus';
+
+/** The GPU count a compute environment's `openbatch:gpus` tag configures; undefined when absent or not a whole number >= 0. */
+export function configuredGpus(tags: Record<string, string> | undefined): number | undefined {
+  const raw = tags?.[GPUS_TAG];
+  if (raw === undefined || !/^\s*\d+\s*$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
+/**
+ * The device indices of a compute environment's GPUs: the host's indices (discovered), the first
+ * `capacity.gpus` of them; configured GPUs beyond what the host reports are numbered on from there
+ * (0..N-1 on a host without GPUs, so it can be tested anywhere).
+ */
+export function gpuInventory(gpus: number, host: Pick<HostResources, 'gpuIndices'>): number[] {
+  const known = host.gpuIndices ?? [];
+  const out = known.slice(0, Math.max(0, gpus));
+  let next = known.length > 0 ? Math.max(...known) + 1 : 0;
+  while (out.length < gpus) out.push(next++);
+  return out;
+}
+
+/**
+ * N distinct GPU indices from `inventory` that are not in `inUse`, lowest first (in inventory
+ * order); undefined when fewer than N are free. N = 0 gives [].
+ */
+export function assignGpuIndices(inventory: readonly number[], inUse: ReadonlySet<number>, n: number): number[] | undefined {
+  if (!(n > 0)) return [];
+  const out: number[] = [];
+  for (const i of inventory) {
+    if (out.length === n) break;
+    if (!inUse.has(i) && !out.includes(i)) out.push(i);
+  }
+  return out.length === n ? out : undefined;
 }
 
 /**
  * MANAGED: `maxvCpus` vCPUs; UNMANAGED: `unmanagedvCpus` if set, else the host's CPUs.
- * Memory and GPUs: the host's (a compute environment cannot use more than the host it runs on).
+ * Memory: the host's (a compute environment cannot use more than the host it runs on). GPUs: the
+ * `openbatch:gpus` tag when set, else the host's (nvidia-smi, or OPENBATCH_GPUS).
  */
 export function computeEnvironmentCapacity(
-  ce: Pick<ComputeEnvironment, 'type' | 'computeResources' | 'unmanagedvCpus'>,
+  ce: Pick<ComputeEnvironment, 'type' | 'computeResources' | 'unmanagedvCpus'> & { tags?: Record<string, string> },
   host: HostResources,
 ): Resources {
   const vcpus =
     ce.type === 'MANAGED' ? (ce.computeResources?.maxvCpus ?? 0) : ce.unmanagedvCpus && ce.unmanagedvCpus > 0 ? ce.unmanagedvCpus : host.cpus;
-  return { vcpus, memory: host.memory, gpus: host.gpus };
+  return { vcpus, memory: host.memory, gpus: configuredGpus(ce.tags) ?? host.gpus };
 }
 
 export function addResources(a: Resources, b: Resources): Resources {

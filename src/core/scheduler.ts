@@ -197,7 +197,8 @@ function capacityReason(need: Resources, usable: ComputeEnvironmentSnapshot[], f
       };
       return `${ce.name} has ${formatResources(shown, withGpus)} free`;
     });
-  return `${REASON_CAPACITY}waiting for capacity: needs ${formatResources(need, withGpus)}; ${have.join('; ')}`;
+  const what = withGpus && usable.some((ce) => fits(need, ce.capacity) && free.get(ce.name)!.gpus < need.gpus - EPSILON) ? 'GPUs' : 'capacity';
+  return `${REASON_CAPACITY}waiting for ${what}: needs ${formatResources(need, withGpus)}; ${have.join('; ')}`;
 }
 
 // ---------------------------------------------------------------------------------------------

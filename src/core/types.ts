@@ -195,6 +195,8 @@ export interface Attempt {
   reason?: string;
   /** Job-level reason for this attempt, e.g. "Essential container in task exited". */
   statusReason?: string;
+  /** GPU device indices given to this attempt at placement (CUDA_VISIBLE_DEVICES); absent without GPUs. */
+  gpuIndices?: number[];
 }
 
 export interface Job {

@@ -20,6 +20,8 @@ export interface AttemptSpec {
   /** MiB */
   memory: number;
   gpus: number;
+  /** GPU device indices given at placement (also in CUDA_VISIBLE_DEVICES/NVIDIA_VISIBLE_DEVICES); a container executor turns them into device requests. */
+  gpuIndices?: number[];
   image?: string;
   /** Where stdout and stderr of the attempt go (CloudWatch Logs naming). */
   logGroupName: string;

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Arns } from '../core/arn.js';
-import { addResources, subtractResources } from '../core/capacity.js';
+import { addResources, assignGpuIndices, gpuInventory, subtractResources, type HostResources } from '../core/capacity.js';
 import { plan as makePlan, type Plan, type QueueSnapshot, type RunnableJob, type SchedulerSnapshot } from '../core/scheduler.js';
 import {
   applyPatch,
@@ -57,6 +57,8 @@ export interface JobRuntimeDeps {
   /** Randomness for Spot interruptions (tests pass their own). */
   random?: () => number;
   secrets?: SecretStore;
+  /** The host's GPU device indices (nvidia-smi), from which compute environments' GPUs are numbered. */
+  host?: Pick<HostResources, 'gpuIndices'>;
 }
 
 /** RUNNABLE jobs read per queue per cycle; a cycle that fills them all runs again. */
@@ -94,6 +96,10 @@ export class JobRuntime implements ServiceHooks {
   private spotTimer?: NodeJS.Timeout;
   /** Each share's running and recent use, for fair-share queues (rebuilt from running jobs at start). */
   private readonly fairShare = new FairShareUsage();
+  /** GPU device indices held by STARTING/RUNNING attempts, per compute environment; rebuilt from the attempts at start. */
+  private readonly gpusInUse = new Map<string, Set<number>>();
+  /** The same, by attempt key, to release them when the attempt exits. */
+  private readonly gpusByKey = new Map<string, { ce: string; indices: number[] }>();
 
   constructor(private readonly deps: JobRuntimeDeps) {
     for (const ex of deps.executors.values()) ex.onEvent((e) => this.onAttemptEvent(e));
@@ -108,6 +114,32 @@ export class JobRuntime implements ServiceHooks {
 
   usageOf(ce: string): Resources {
     return this.usage.get(ce) ?? ZERO_RESOURCES;
+  }
+
+  /** The device indices of a compute environment's GPUs. */
+  gpuInventory(ce: string): number[] {
+    return gpuInventory(this.deps.registry.computeEnvironments.get(ce)?.capacity.gpus ?? 0, this.deps.host ?? {});
+  }
+
+  /** GPU device indices held now on a compute environment. */
+  gpusInUseOn(ce: string): number[] {
+    return [...(this.gpusInUse.get(ce) ?? [])].sort((a, b) => a - b);
+  }
+
+  private holdGpus(key: string, ce: string, indices: number[] | undefined): void {
+    if (!indices || indices.length === 0 || this.gpusByKey.has(key)) return;
+    const set = this.gpusInUse.get(ce) ?? new Set<number>();
+    for (const i of indices) set.add(i);
+    this.gpusInUse.set(ce, set);
+    this.gpusByKey.set(key, { ce, indices });
+  }
+
+  private releaseGpus(key: string): void {
+    const held = this.gpusByKey.get(key);
+    if (!held) return;
+    this.gpusByKey.delete(key);
+    const set = this.gpusInUse.get(held.ce);
+    if (set) for (const i of held.indices) set.delete(i);
   }
 
   // ----- ServiceHooks
@@ -251,6 +283,7 @@ export class JobRuntime implements ServiceHooks {
       for (const job of page) {
         this.armTimeout(job);
         const attempt = await store.getAttempt(job.jobId, job.attemptCount);
+        if (attempt) this.holdGpus(attemptKey(job.jobId, attempt.attempt), attempt.computeEnvironment, attempt.gpuIndices);
         const ex = this.executorFor(job.computeEnvironment);
         if (!attempt || !ex) {
           // Nothing to reattach to; report it lost so the retry strategy decides.
@@ -423,15 +456,30 @@ export class JobRuntime implements ServiceHooks {
         const placedQueues = new Set<string>();
         const newAttempts: Attempt[] = [];
         const t = now();
+        // GPU device indices taken by this cycle's placements, on top of those held (committed after the transaction).
+        const cycleGpus = new Map<string, Set<number>>();
         for (const p of plan.placements) {
           const job = placedJobs.get(p.jobId);
           const ce = registry.computeEnvironments.get(p.computeEnvironment);
           const ex = this.executorFor(p.computeEnvironment);
           if (!job || !ce || !ex) continue;
+          let gpuIndices: number[] | undefined;
+          let taken: Set<number> | undefined;
+          if (p.resources.gpus > 0) {
+            taken = cycleGpus.get(p.computeEnvironment) ?? new Set(this.gpusInUse.get(p.computeEnvironment));
+            cycleGpus.set(p.computeEnvironment, taken);
+            gpuIndices = assignGpuIndices(this.gpuInventory(p.computeEnvironment), taken, p.resources.gpus);
+            // The scheduler counted GPUs free; the indices disagree only if the inventory changed under it.
+            if (!gpuIndices) continue;
+          }
           const taskId = this.deps.newUuid().replace(/-/g, '');
           const { logStreamName } = logLocation(job, taskId);
           const outcome = moveToStarting(job, { computeEnvironment: p.computeEnvironment, taskId, logStreamName }, t);
           if (isRefusal(outcome) || !(await tx.updateJob(outcome.update))) continue;
+          if (gpuIndices && taken) {
+            outcome.insertAttempt!.gpuIndices = gpuIndices;
+            for (const i of gpuIndices) taken.add(i);
+          }
           newAttempts.push(outcome.insertAttempt!);
           placedQueues.add(p.jobQueue);
           dispatch.push({
@@ -485,6 +533,7 @@ export class JobRuntime implements ServiceHooks {
     // 5. dispatch what was committed
     for (const d of dispatch) {
       this.usage.set(d.ce, addResources(this.usageOf(d.ce), d.resources));
+      this.holdGpus(d.spec.key, d.ce, d.spec.gpuIndices);
       if (d.share !== undefined) this.fairShare.started(d.spec.jobQueue, d.share, d.resources.vcpus, d.at);
     }
     for (const d of dispatch) this.dispatch(d.ex, d.spec, d.secrets);
@@ -679,6 +728,7 @@ export class JobRuntime implements ServiceHooks {
     for (const e of events) this.eventFailures.delete(e);
     for (const r of released) {
       this.usage.set(r.ce, subtractResources(this.usageOf(r.ce), r.resources));
+      this.releaseGpus(r.key);
       this.markComputeEnvironment(r.ce);
       if (r.job.shareIdentifier !== undefined) {
         this.fairShare.stopped(r.job.jobQueue, r.job.shareIdentifier, r.resources.vcpus, r.job.startedAt, r.at);
@@ -718,6 +768,11 @@ export class JobRuntime implements ServiceHooks {
       environment.AWS_BATCH_JOB_ARRAY_INDEX = String(job.arrayIndex);
       environment.AWS_BATCH_JOB_ARRAY_SIZE = String(job.spec.arrayProperties?.size ?? '');
     }
+    if (attempt.gpuIndices && attempt.gpuIndices.length > 0) {
+      // The GPUs given at placement, and only those.
+      environment.CUDA_VISIBLE_DEVICES = attempt.gpuIndices.join(',');
+      environment.NVIDIA_VISIBLE_DEVICES = attempt.gpuIndices.join(',');
+    }
     const { logGroupName } = logLocation(job, attempt.taskId);
     const spec: AttemptSpec = {
       key: attemptKey(job.jobId, attempt.attempt),
@@ -735,6 +790,7 @@ export class JobRuntime implements ServiceHooks {
       logStreamName: attempt.logStreamName,
     };
     if (job.spec.container.image !== undefined) spec.image = job.spec.container.image;
+    if (attempt.gpuIndices && attempt.gpuIndices.length > 0) spec.gpuIndices = [...attempt.gpuIndices];
     return spec;
   }
 }

@@ -3,6 +3,7 @@
 // attempts before scheduling anything new, and listen only once all of that is done.
 
 import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { pino } from 'pino';
 import { buildApp } from '../api/http.js';
 import { isLoopbackHost, loadCredentials } from '../api/auth/index.js';
 import { Arns } from '../core/arn.js';
-import type { HostResources } from '../core/capacity.js';
+import { configuredGpus, type HostResources } from '../core/capacity.js';
 import type { Executor } from '../executors/executor.js';
 import { LocalExecutor } from '../executors/local/local-executor.js';
 import { BatchService } from '../service/index.js';
@@ -76,11 +77,37 @@ export const DEFAULT_CONFIG: ServerConfig = {
   createDefaults: true,
 };
 
+/**
+ * The host's GPUs: OPENBATCH_GPUS (a count, e.g. `4`, or a list of device indices, e.g. `0,2`)
+ * when set, else what `nvidia-smi --query-gpu=index --format=csv,noheader` lists, else none.
+ */
+export function detectGpus(env: NodeJS.ProcessEnv = process.env): number[] {
+  const configured = env.OPENBATCH_GPUS?.trim();
+  if (configured !== undefined && configured !== '') {
+    if (/^\d+$/.test(configured)) return Array.from({ length: Number(configured) }, (_, i) => i);
+    const list = configured.split(',').map((s) => s.trim());
+    if (list.every((s) => /^\d+$/.test(s))) return [...new Set(list.map(Number))];
+    throw new Error(`OPENBATCH_GPUS=${configured}: give a number of GPUs (4) or their device indices (0,1,3)`);
+  }
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=index', '--format=csv,noheader'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    return out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^\d+$/.test(l))
+      .map(Number);
+  } catch {
+    return []; // no nvidia-smi, or no driver: no GPUs
+  }
+}
+
 export function detectHostResources(): HostResources {
+  const gpuIndices = detectGpus();
   return {
     cpus: os.availableParallelism(),
     memory: Math.floor(os.totalmem() / (1024 * 1024)),
-    gpus: 0,
+    gpus: gpuIndices.length,
+    gpuIndices,
   };
 }
 
@@ -136,6 +163,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   const arns = new Arns({ partition: 'aws', region: config.region, accountId: config.accountId });
   const registry = new Registry(arns);
   await registry.load(store);
+  // GPUs follow this start's host (OPENBATCH_GPUS, nvidia-smi) and each compute environment's tag.
+  for (const ce of registry.computeEnvironments.values()) ce.capacity = { ...ce.capacity, gpus: configuredGpus(ce.tags) ?? host.gpus };
 
   const executors = new Map<string, Executor>([['local', new LocalExecutor({ dataDir, stopGraceMs: config.stopGraceMs })]]);
   const log = pino({ level: config.logLevel, base: undefined });
@@ -151,6 +180,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     log,
     graph,
     secrets: SecretStore.inDataDir(dataDir),
+    host,
   });
 
   let seq = await store.maxSeq();

@@ -202,6 +202,22 @@ export class JobService {
     if (job.status !== 'RUNNABLE') return job;
     const queue = this.ctx.registry.findJobQueue(job.jobQueue);
     const ces = queue ? this.ctx.registry.queueComputeEnvironments(queue).map((c) => c.computeEnvironmentName) : [];
+    const gpus = job.spec.resources.gpus;
+    if (gpus > 0 && queue) {
+      // A GPU job waits for GPUs above all: say how many are free where.
+      const free = this.ctx.registry
+        .queueComputeEnvironments(queue)
+        .filter((c) => c.capacity.gpus >= gpus)
+        .slice(0, 3)
+        .map((c) => `${c.computeEnvironmentName} has ${Math.max(0, c.capacity.gpus - this.ctx.hooks.usageOf(c.computeEnvironmentName).gpus)} of ${c.capacity.gpus} GPUs free`);
+      return {
+        ...job,
+        statusReason:
+          `CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - waiting for GPUs: needs ${gpus} GPU${gpus === 1 ? '' : 's'}` +
+          (free.length ? `; ${free.join('; ')}` : '') +
+          '; jobs submitted before it are placed first',
+      };
+    }
     return {
       ...job,
       statusReason:

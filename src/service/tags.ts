@@ -3,7 +3,8 @@
 
 import { parseArn } from '../core/arn.js';
 import { clientError } from '../core/errors.js';
-import type { Tags } from '../core/types.js';
+import { configuredGpus } from '../core/capacity.js';
+import type { ComputeEnvironment, Tags } from '../core/types.js';
 import type { ServiceContext } from './context.js';
 
 export const MAX_TAGS = 50;
@@ -64,6 +65,7 @@ export class TagService {
       }
       await this.ctx.store.transaction((tx) => tx.putTags(input.resourceArn, input.tags));
       if (cached) cached.tags = merged;
+      this.refreshGpus(cached);
       return {};
     });
   }
@@ -73,7 +75,18 @@ export class TagService {
       const { cached } = await this.resolve(input.resourceArn);
       await this.ctx.store.transaction((tx) => tx.deleteTags(input.resourceArn, input.tagKeys));
       if (cached) for (const k of input.tagKeys) delete cached.tags[k];
+      this.refreshGpus(cached);
       return {};
     });
+  }
+
+  /** A compute environment's `openbatch:gpus` tag sets its GPU capacity: applied at once (and again at each start). */
+  private refreshGpus(cached: { tags: Tags } | undefined): void {
+    const ce = cached as Partial<ComputeEnvironment> | undefined;
+    if (!ce?.capacity || ce.computeEnvironmentName === undefined) return;
+    const gpus = configuredGpus(ce.tags) ?? this.ctx.host.gpus;
+    if (gpus === ce.capacity.gpus) return;
+    ce.capacity = { ...ce.capacity, gpus };
+    this.ctx.hooks.schedule();
   }
 }

@@ -84,6 +84,8 @@ export interface AttemptRow {
   exit_code: number | null;
   reason: string | null;
   status_reason: string | null;
+  /** Comma-separated GPU device indices (0003); null without GPUs. */
+  gpu_indices: string | null;
 }
 
 export interface TagRow {

@@ -80,7 +80,7 @@ const cases: Case[] = [
     given: snapshot(queue('q').ces('a').jobs(job('j1').gpus(1), job('j2').gpus(1)), ce('a').capacity(8, 16384, 1)),
     wantPlaced: ['j1@a'],
     wantUnplaced: {
-      j2: `${CAPACITY}waiting for capacity: needs 1 vCPU, 1024 MiB, 1 GPU; a has 7 vCPUs, 15360 MiB, 0 GPUs free`,
+      j2: `${CAPACITY}waiting for GPUs: needs 1 vCPU, 1024 MiB, 1 GPU; a has 7 vCPUs, 15360 MiB, 0 GPUs free`,
     },
   },
   {

@@ -116,6 +116,7 @@ export function attemptToRow(a: Attempt): AttemptRow {
     exit_code: a.exitCode ?? null,
     reason: a.reason ?? null,
     status_reason: a.statusReason ?? null,
+    gpu_indices: a.gpuIndices && a.gpuIndices.length > 0 ? a.gpuIndices.join(',') : null,
   };
 }
 
@@ -133,6 +134,7 @@ export function rowToAttempt(r: AttemptRow): Attempt {
   if (r.exit_code != null) a.exitCode = r.exit_code;
   if (r.reason != null) a.reason = r.reason;
   if (r.status_reason != null) a.statusReason = r.status_reason;
+  if (r.gpu_indices != null && r.gpu_indices !== '') a.gpuIndices = r.gpu_indices.split(',').map(Number);
   return a;
 }
 
