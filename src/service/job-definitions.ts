@@ -1,5 +1,6 @@
 // RegisterJobDefinition, DescribeJobDefinitions, DeregisterJobDefinition.
 
+import { resolveNodeRanges, type NodePropertiesShape } from '../core/multinode.js';
 import { clientError } from '../core/errors.js';
 import type { ContainerProperties, JobDefinition, JobTimeout, RetryStrategy, Tags } from '../core/types.js';
 import { paginate, type ServiceContext } from './context.js';
@@ -46,6 +47,8 @@ export class JobDefinitionService {
       throw clientError('containerProperties cannot be given when type is multinode; put containers in nodeProperties.nodeRangeProperties');
     }
     if (type === 'container' && nodeProperties) throw clientError('nodeProperties can only be given when type is multinode');
+    // Every node in exactly one range, mainNode < numNodes (AWS's checks), naming the field at fault.
+    if (type === 'multinode' && nodeProperties) resolveNodeRanges(nodeProperties as NodePropertiesShape);
     return this.ctx.metadataLock(async () => {
       const revision = registry.nextRevision(name);
       const def: JobDefinition = {
