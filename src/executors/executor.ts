@@ -23,9 +23,35 @@ export interface AttemptSpec {
   /** GPU device indices given at placement (also in CUDA_VISIBLE_DEVICES/NVIDIA_VISIBLE_DEVICES); a container executor turns them into device requests. */
   gpuIndices?: number[];
   image?: string;
+  /** The job definition's container settings, as AWS shapes them (container executors use them;
+   *  the local executor ignores them). */
+  container?: AttemptContainerSettings;
   /** Where stdout and stderr of the attempt go (CloudWatch Logs naming). */
   logGroupName: string;
   logStreamName: string;
+}
+
+/** Container settings of a job definition that an executor may honour (AWS `containerProperties` shapes). */
+export interface AttemptContainerSettings {
+  /** `sourceVolume` names one of `volumes`. */
+  mountPoints?: { sourceVolume?: string; containerPath?: string; readOnly?: boolean }[];
+  /** `host.sourcePath`: a host directory (bind mount); without one, a scratch volume of the container. */
+  volumes?: { name?: string; host?: { sourcePath?: string } }[];
+  user?: string;
+  privileged?: boolean;
+  readonlyRootFilesystem?: boolean;
+  ulimits?: { name: string; softLimit: number; hardLimit: number }[];
+  linuxParameters?: {
+    /** MiB of /dev/shm. */
+    sharedMemorySize?: number;
+    devices?: { hostPath: string; containerPath?: string; permissions?: string[] }[];
+    initProcessEnabled?: boolean;
+    tmpfs?: { containerPath: string; size: number; mountOptions?: string[] }[];
+    maxSwap?: number;
+    swappiness?: number;
+  };
+  jobRoleArn?: string;
+  executionRoleArn?: string;
 }
 
 export type AttemptEvent =
