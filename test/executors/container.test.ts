@@ -73,7 +73,7 @@ if (skip || !socket) {
       const hostDir = path.join(h.scratch, 'vol');
       fs.mkdirSync(hostDir);
       fs.writeFileSync(path.join(hostDir, 'in.txt'), 'from-host\n');
-      const oom = h.start(h.spec(['sh', '-c', 'echo before; dd if=/dev/zero of=/dev/null bs=64M count=1; echo after'], { memory: 16 }));
+      const oom = h.start(h.spec(['sh', '-c', 'echo before; dd if=/dev/zero of=/dev/null bs=64M count=1 && echo after'], { memory: 16 }));
       const settings = h.start(
         h.spec(
           ['sh', '-c', 'cat /data/in.txt; echo out > /data/out.txt; id -u; ulimit -n; df -m /dev/shm | tail -1; touch /x 2>/dev/null || echo ro-root; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max'],
@@ -84,7 +84,11 @@ if (skip || !socket) {
               volumes: [{ name: 'v', host: { sourcePath: hostDir } }],
               user: '65534',
               readonlyRootFilesystem: true,
-              ulimits: [{ name: 'nofile', softLimit: 1024, hardLimit: 2048 }],
+              // Podman replaces its default_ulimits with the container's: nproc must be given too on this host.
+              ulimits: [
+                { name: 'nofile', softLimit: 1024, hardLimit: 2048 },
+                { name: 'nproc', softLimit: 32768, hardLimit: 32768 },
+              ],
               linuxParameters: { sharedMemorySize: 32 },
             },
           },
@@ -96,13 +100,14 @@ if (skip || !socket) {
       assert.match(h.log(oom), /^before\n/);
       assert.doesNotMatch(h.log(oom), /after/);
 
+      const exited = await h.events.exited(settings.key, TIMEOUT);
+      assert.equal(exited.exitCode, 0, `${exited.reason} ${h.log(settings)}`);
+      // The container stays (with its exit status) until release.
       const info = await container(h.dataDir, settings.key).inspect();
       assert.equal(info.Config.Labels['openbatch.attempt-key'], settings.key);
       assert.equal(info.Config.Labels['openbatch.job-id'], settings.jobId);
       assert.equal(info.HostConfig.Memory, 64 * 1024 * 1024);
       assert.equal(info.HostConfig.NanoCpus, 1e9);
-      const exited = await h.events.exited(settings.key, TIMEOUT);
-      assert.equal(exited.exitCode, 0, h.log(settings));
       const lines = h.log(settings).split('\n');
       assert.equal(lines[0], 'from-host');
       assert.equal(fs.readFileSync(path.join(hostDir, 'out.txt'), 'utf8'), 'out\n');
