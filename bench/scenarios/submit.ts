@@ -74,7 +74,9 @@ async function heldPhase(ctx: ScenarioContext, server: BenchServer, checks: Chec
   const deadline = Date.now() + 120_000;
   for (;;) {
     counts = await statusCounts(client, 'bench-held');
-    if ((counts.RUNNABLE ?? 0) >= r.submitted || Date.now() > deadline) break;
+    // Statuses are listed one after another: a job still SUBMITTED when that list was read may be
+    // RUNNABLE by the time the next is, and be counted twice. Settled means one status only.
+    if (((counts.RUNNABLE ?? 0) >= r.submitted && Object.keys(counts).length === 1) || Date.now() > deadline) break;
     await sleep(500);
   }
   checks.that(
