@@ -25,7 +25,7 @@ import {
   type Outcome,
 } from '../core/transitions.js';
 import { ZERO_RESOURCES, type Attempt, type Job, type JobQueue, type Resources } from '../core/types.js';
-import { attemptKey, type AttemptEvent, type AttemptSpec, type Executor } from '../executors/executor.js';
+import { attemptKey, type AttemptContainerSettings, type AttemptEvent, type AttemptSpec, type Executor } from '../executors/executor.js';
 import type { JobGraph } from '../service/job-graph.js';
 import type { Registry } from '../service/registry.js';
 import type { ServiceHooks } from '../service/context.js';
@@ -791,6 +791,24 @@ export class JobRuntime implements ServiceHooks {
     };
     if (job.spec.container.image !== undefined) spec.image = job.spec.container.image;
     if (attempt.gpuIndices && attempt.gpuIndices.length > 0) spec.gpuIndices = [...attempt.gpuIndices];
+    // The definition's container settings, for executors that run containers (AWS shapes as given).
+    const c = job.spec.container as Record<string, unknown>;
+    const container: Record<string, unknown> = {};
+    for (const k of CONTAINER_SETTINGS) if (c[k] !== undefined && c[k] !== null) container[k] = c[k];
+    if (Object.keys(container).length > 0) spec.container = container as AttemptContainerSettings;
     return spec;
   }
 }
+
+/** containerProperties members handed to executors in `AttemptSpec.container`. */
+const CONTAINER_SETTINGS = [
+  'mountPoints',
+  'volumes',
+  'user',
+  'privileged',
+  'readonlyRootFilesystem',
+  'ulimits',
+  'linuxParameters',
+  'jobRoleArn',
+  'executionRoleArn',
+] as const;

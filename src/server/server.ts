@@ -14,6 +14,7 @@ import { isLoopbackHost, loadCredentials } from '../api/auth/index.js';
 import { Arns } from '../core/arn.js';
 import { configuredGpus, type HostResources } from '../core/capacity.js';
 import type { Executor } from '../executors/executor.js';
+import { ContainerExecutor } from '../executors/container/container-executor.js';
 import { LocalExecutor } from '../executors/local/local-executor.js';
 import { BatchService } from '../service/index.js';
 import { makeLock, type ServiceContext } from '../service/context.js';
@@ -38,6 +39,8 @@ export interface ServerConfig {
   createDefaults: boolean;
   /** SIGTERM→SIGKILL grace for terminated attempts (AWS: 30 s). */
   stopGraceMs?: number;
+  /** The Docker API socket of the container executor (--container-socket, OPENBATCH_CONTAINER_SOCKET; else DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock). */
+  containerSocket?: string;
   /** What this host offers; detected when absent. */
   hostResources?: HostResources;
   /** The scheduler's clock (timeouts, time limits, timestamps). Tests shift it; never set in production. */
@@ -166,7 +169,11 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   // GPUs follow this start's host (OPENBATCH_GPUS, nvidia-smi) and each compute environment's tag.
   for (const ce of registry.computeEnvironments.values()) ce.capacity = { ...ce.capacity, gpus: configuredGpus(ce.tags) ?? host.gpus };
 
-  const executors = new Map<string, Executor>([['local', new LocalExecutor({ dataDir, stopGraceMs: config.stopGraceMs })]]);
+  const executors = new Map<string, Executor>([
+    ['local', new LocalExecutor({ dataDir, stopGraceMs: config.stopGraceMs })],
+    // Compute environments tagged openbatch:executor=container; it connects at its first attempt.
+    ['container', new ContainerExecutor({ dataDir, stopGraceMs: config.stopGraceMs, socket: config.containerSocket })],
+  ]);
   const log = pino({ level: config.logLevel, base: undefined });
   const now = config.clock ?? Date.now;
   const graph = new JobGraph(now);

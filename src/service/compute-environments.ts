@@ -77,7 +77,8 @@ export class ComputeEnvironmentService {
         uuid,
         extra,
         capacity: { vcpus: 0, memory: 0, gpus: 0 },
-        executor: 'local',
+        // `openbatch:executor=container` at creation runs its jobs in containers (fixed for its life).
+        executor: tags?.['openbatch:executor'] === 'container' ? 'container' : 'local',
         createdAt: now(),
       };
       if (computeResources) ce.computeResources = computeResources;
