@@ -3,6 +3,8 @@
 // the environment each node sees. Pure.
 
 import { clientError } from './errors.js';
+import { resolveJobSpec, type ContainerOverrides, type SubmitOverrides } from './job-spec.js';
+import type { ContainerProperties, JobDefinition, JobSpec, Resources } from './types.js';
 
 export interface NodeRange {
   /** First and last node index, inclusive. */
@@ -83,4 +85,51 @@ export function nodeEnvironment(index: number, numNodes: number, mainNode: numbe
   };
   if (index !== mainNode) env.AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS = mainAddress;
   return env;
+}
+
+export interface NodeOverrides {
+  numNodes?: number;
+  nodePropertyOverrides?: { targetNodes?: string; containerOverrides?: ContainerOverrides }[];
+}
+
+/**
+ * A multi-node job definition with SubmitJob's overrides: the parent's spec (the main node's
+ * container, the resources of all nodes together, nodeProperties as resolved) and each node's
+ * own spec. Nodes never retry on their own; the job's retry strategy stays on the parent.
+ */
+export function resolveMultiNodeSpecs(def: JobDefinition, submit: SubmitOverrides & { nodeOverrides?: NodeOverrides }): { parent: JobSpec; nodes: JobSpec[] } {
+  const given = (def.nodeProperties ?? {}) as NodePropertiesShape;
+  const numNodes = submit.nodeOverrides?.numNodes ?? given.numNodes;
+  const np: NodePropertiesShape = { ...given, numNodes };
+  const owner = resolveNodeRanges(np, submit.nodeOverrides?.numNodes !== undefined ? 'nodeOverrides.numNodes with nodeProperties' : 'nodeProperties');
+  const n = numNodes as number;
+  const mainNode = np.mainNode as number;
+  const overrides = submit.nodeOverrides?.nodePropertyOverrides ?? [];
+  const nodes: JobSpec[] = [];
+  for (let i = 0; i < n; i++) {
+    const range = np.nodeRangeProperties![owner[i]] as { container?: ContainerProperties };
+    if (!range.container) throw clientError(`nodeProperties.nodeRangeProperties[${owner[i]}].container: required to run node ${i}`);
+    let containerOverrides: ContainerOverrides | undefined;
+    overrides.forEach((o, k) => {
+      const r = parseTargetNodes(o.targetNodes ?? '', n);
+      if (!r) throw clientError(`nodeOverrides.nodePropertyOverrides[${k}].targetNodes: "${o.targetNodes}" is not a valid node range for ${n} nodes`);
+      if (i >= r.start && i <= r.end) containerOverrides = { ...containerOverrides, ...o.containerOverrides };
+    });
+    const nodeDef: JobDefinition = { ...def, type: 'container', containerProperties: range.container };
+    const spec = resolveJobSpec(nodeDef, { ...submit, containerOverrides, retryStrategy: undefined });
+    delete spec.retryStrategy;
+    spec.nodeProperties = { numNodes: n, mainNode };
+    nodes.push(spec);
+  }
+  const main = nodes[mainNode];
+  const resources: Resources = { vcpus: 0, memory: 0, gpus: 0 };
+  for (const s of nodes) {
+    resources.vcpus += s.resources.vcpus;
+    resources.memory += s.resources.memory;
+    resources.gpus += s.resources.gpus;
+  }
+  const parent: JobSpec = { ...main, resources, nodeProperties: { numNodes: n, mainNode, nodeRangeProperties: np.nodeRangeProperties } };
+  const retryStrategy = submit.retryStrategy ?? def.retryStrategy;
+  if (retryStrategy) parent.retryStrategy = retryStrategy;
+  return { parent, nodes };
 }

@@ -178,6 +178,9 @@ export interface JobSpec {
   schedulingPriority?: number;
   shareIdentifier?: string;
   arrayProperties?: { size: number };
+  /** Multi-node parallel jobs: the parent has the resolved nodeProperties (overrides applied);
+   *  each node has numNodes and mainNode (its own container is the rest of its spec). */
+  nodeProperties?: { numNodes: number; mainNode: number; nodeRangeProperties?: unknown[] };
 }
 
 /** One attempt: each time the job was placed on a compute environment. */
@@ -234,6 +237,9 @@ export interface Job {
   arrayIndex?: number;
   /** Array parents: the size, finished children so far, and the optional cap on running children. */
   array?: ArrayState;
+  /** Nodes of a multi-node parallel job: the parent's id and this node's index (id `<parent>#<index>`). */
+  nodeParentId?: string;
+  nodeIndex?: number;
 }
 
 export type StopCause = 'TERMINATED' | 'TIMEOUT' | 'RECLAIMED';

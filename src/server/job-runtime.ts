@@ -22,6 +22,7 @@ import {
   moveToStarting,
   REASONS,
   requestAttemptStop,
+  terminateJob,
   type Outcome,
 } from '../core/transitions.js';
 import { ZERO_RESOURCES, type Attempt, type Job, type JobQueue, type Resources } from '../core/types.js';
@@ -30,6 +31,7 @@ import type { JobGraph } from '../service/job-graph.js';
 import type { Registry } from '../service/registry.js';
 import type { ServiceHooks } from '../service/context.js';
 import { logLocation } from '../core/log-location.js';
+import { nodeEnvironment, nodeJobId } from '../core/multinode.js';
 import type { Store, StoreTx } from '../store/store.js';
 import { Deadlines } from './deadlines.js';
 import { buildFairShareSnapshot, FairShareUsage } from './fair-share.js';
@@ -281,6 +283,8 @@ export class JobRuntime implements ServiceHooks {
       const page = await store.jobsByStatus(['STARTING', 'RUNNING'], afterSeq, 1000);
       const byExecutor = new Map<Executor, { job: Job; spec: AttemptSpec }[]>();
       for (const job of page) {
+        // A multi-node job's parent runs nothing itself: its nodes are adopted as jobs of their own.
+        if (isMultiNodeParent(job)) continue;
         this.armTimeout(job);
         const attempt = await store.getAttempt(job.jobId, job.attemptCount);
         if (attempt) this.holdGpus(attemptKey(job.jobId, attempt.attempt), attempt.computeEnvironment, attempt.gpuIndices);
@@ -463,6 +467,15 @@ export class JobRuntime implements ServiceHooks {
           const ce = registry.computeEnvironments.get(p.computeEnvironment);
           const ex = this.executorFor(p.computeEnvironment);
           if (!job || !ce || !ex) continue;
+          if (isMultiNodeParent(job)) {
+            // Gang-scheduled: the parent holds every node's resources from here; the main node starts now, the others once it runs.
+            const main = await this.placeMultiNode(tx, job, p.computeEnvironment, t);
+            if (!main) continue;
+            newAttempts.push(main.attempt);
+            placedQueues.add(p.jobQueue);
+            dispatch.push({ ex, spec: main.spec, ce: p.computeEnvironment, resources: p.resources, secrets: main.node.spec.container.secrets as JobSecret[] | undefined, at: t });
+            continue;
+          }
           let gpuIndices: number[] | undefined;
           let taken: Set<number> | undefined;
           if (p.resources.gpus > 0) {
@@ -672,8 +685,12 @@ export class JobRuntime implements ServiceHooks {
   /** One transaction for a batch of events; after the commit, releases capacity and signals a cycle. */
   private async applyEvents(events: AttemptEvent[]): Promise<void> {
     const released: { ce: string; resources: Resources; ex?: Executor; key: string; job: Job; at: number }[] = [];
+    const nodeStarts: { ex: Executor; spec: AttemptSpec; secrets?: JobSecret[] }[] = [];
+    const nodeStops: { job: Job; attempt: number }[] = [];
     await this.deps.store.transaction(async (tx) => {
       released.length = 0;
+      nodeStarts.length = 0;
+      nodeStops.length = 0;
       const finished: Job[] = [];
       const jobs = new Map((await tx.getJobs([...new Set(events.map((e) => e.jobId))])).map((j) => [j.jobId, j]));
       // A command that started and exited within one batch (most short jobs) is written once:
@@ -711,9 +728,12 @@ export class JobRuntime implements ServiceHooks {
         if (after.status === 'RUNNING') this.armTimeout(after);
         if (after.status === 'RUNNABLE') this.markQueue(after.jobQueue); // a retry
         if (e.type === 'exited' && job.computeEnvironment) {
-          released.push({ ce: job.computeEnvironment, resources: job.spec.resources, ex: this.executorFor(job.computeEnvironment), key: e.key, job, at });
+          // A node's resources are held by its parent (released when the parent finishes).
+          const node = job.nodeParentId !== undefined;
+          released.push({ ce: job.computeEnvironment, resources: node ? ZERO_RESOURCES : job.spec.resources, ex: this.executorFor(job.computeEnvironment), key: e.key, job: node ? { ...job, shareIdentifier: undefined } : job, at });
         }
         if (after.status === 'SUCCEEDED' || after.status === 'FAILED') finished.push(after);
+        if (job.nodeParentId !== undefined) await this.followMainNode(tx, job, after, at, { released, nodeStarts, nodeStops, finished });
       }
       // Array parents, dependents, capped arrays: what follows from these jobs finishing. What it
       // releases may be in any queue (dependents) or the same one (children): mark them.
@@ -726,6 +746,8 @@ export class JobRuntime implements ServiceHooks {
       }
     });
     for (const e of events) this.eventFailures.delete(e);
+    for (const n of nodeStarts) this.dispatch(n.ex, n.spec, n.secrets);
+    for (const n of nodeStops) this.stopAttempt(n.job, n.attempt);
     for (const r of released) {
       this.usage.set(r.ce, subtractResources(this.usageOf(r.ce), r.resources));
       this.releaseGpus(r.key);
@@ -748,6 +770,95 @@ export class JobRuntime implements ServiceHooks {
     return false;
   }
 
+  // ----- multi-node parallel jobs
+
+  /** A node PENDING → STARTING with its first attempt on the parent's compute environment. */
+  private async startNode(tx: StoreTx, node: Job, ce: string, at: number): Promise<Attempt | undefined> {
+    const taskId = this.deps.newUuid().replace(/-/g, '');
+    const { logStreamName } = logLocation(node, taskId);
+    const outcome = moveToStarting({ ...node, status: 'RUNNABLE' }, { computeEnvironment: ce, taskId, logStreamName }, at);
+    if (isRefusal(outcome) || node.status !== 'PENDING') return undefined;
+    outcome.update.from = ['PENDING'];
+    if (!(await tx.updateJob(outcome.update))) return undefined;
+    return outcome.insertAttempt!;
+  }
+
+  /** The scheduler placed a multi-node job: the parent goes STARTING (no attempt of its own) and its main node starts. */
+  private async placeMultiNode(tx: StoreTx, parent: Job, ce: string, at: number): Promise<{ node: Job; attempt: Attempt; spec: AttemptSpec } | undefined> {
+    const np = parent.spec.nodeProperties!;
+    const main = await tx.getJob(nodeJobId(parent.jobId, np.mainNode));
+    if (!main) return undefined;
+    const up = moveToStarting(parent, { computeEnvironment: ce, taskId: '', logStreamName: '' }, at);
+    if (isRefusal(up) || !(await tx.updateJob(up.update))) return undefined;
+    const attempt = await this.startNode(tx, main, ce, at);
+    if (!attempt) return undefined;
+    const spec = this.attemptSpec({ ...main, status: 'STARTING', attemptCount: attempt.attempt, computeEnvironment: ce }, attempt);
+    return { node: main, attempt, spec };
+  }
+
+  /**
+   * What a node's change means for its job: the main node RUNNING starts the other nodes (and the
+   * parent RUNS); the main node ending ends the parent with its result, stops the other nodes and
+   * releases what the parent held.
+   */
+  private async followMainNode(
+    tx: StoreTx,
+    node: Job,
+    after: Job,
+    at: number,
+    out: {
+      released: { ce: string; resources: Resources; ex?: Executor; key: string; job: Job; at: number }[];
+      nodeStarts: { ex: Executor; spec: AttemptSpec; secrets?: JobSecret[] }[];
+      nodeStops: { job: Job; attempt: number }[];
+      finished: Job[];
+    },
+  ): Promise<void> {
+    const np = node.spec.nodeProperties;
+    if (!np || node.nodeIndex !== np.mainNode || node.nodeParentId === undefined) return;
+    const parent = await tx.getJob(node.nodeParentId);
+    if (!parent || (parent.status !== 'STARTING' && parent.status !== 'RUNNING')) return;
+    const ce = parent.computeEnvironment ?? node.computeEnvironment ?? '';
+    const others: Job[] = [];
+    for (let i = 0; i < np.numNodes; i++) {
+      if (i === np.mainNode) continue;
+      const other = await tx.getJob(nodeJobId(parent.jobId, i));
+      if (other) others.push(other);
+    }
+    if (after.status === 'RUNNING') {
+      await tx.updateJob({ jobId: parent.jobId, from: ['STARTING'], set: { status: 'RUNNING', startedAt: after.startedAt ?? at } });
+      const ex = this.executorFor(ce);
+      const attempts: Attempt[] = [];
+      for (const other of others) {
+        const attempt = ex ? await this.startNode(tx, other, ce, at) : undefined;
+        if (!attempt || !ex) continue;
+        attempts.push(attempt);
+        out.nodeStarts.push({
+          ex,
+          spec: this.attemptSpec({ ...other, status: 'STARTING', attemptCount: attempt.attempt, computeEnvironment: ce }, attempt),
+          secrets: other.spec.container.secrets as JobSecret[] | undefined,
+        });
+      }
+      await tx.insertAttempts(attempts);
+      return;
+    }
+    if (after.status !== 'SUCCEEDED' && after.status !== 'FAILED') return;
+    // The job's result is the main node's.
+    const set = {
+      status: after.status,
+      statusReason: after.statusReason ?? null,
+      stoppedAt: at,
+      ...(parent.startedAt === undefined && after.startedAt !== undefined ? { startedAt: after.startedAt } : {}),
+    };
+    if (!(await tx.updateJob({ jobId: parent.jobId, from: ['STARTING', 'RUNNING'], set }))) return;
+    out.finished.push(applyPatch(parent, set));
+    out.released.push({ ce, resources: parent.spec.resources, key: '', job: { ...parent, shareIdentifier: undefined }, at });
+    for (const other of others) {
+      const stop = terminateJob(other, `Main node ${np.mainNode} exited (${after.status})`, at);
+      if (!(await this.apply(tx, stop)) || isRefusal(stop)) continue;
+      if (stop.stopAttempt !== undefined) out.nodeStops.push({ job: other, attempt: stop.stopAttempt });
+    }
+  }
+
   // ----- helpers
 
   private executorFor(ceName: string | undefined): Executor | undefined {
@@ -764,6 +875,11 @@ export class JobRuntime implements ServiceHooks {
     environment.AWS_BATCH_JOB_ATTEMPT = String(attempt.attempt);
     environment.AWS_BATCH_CE_NAME = attempt.computeEnvironment;
     environment.AWS_BATCH_JQ_NAME = job.jobQueue;
+    const np = job.spec.nodeProperties;
+    if (job.nodeParentId !== undefined && job.nodeIndex !== undefined && np) {
+      // Nodes are processes on this host: the main node is reached at the loopback address.
+      Object.assign(environment, nodeEnvironment(job.nodeIndex, np.numNodes, np.mainNode, '127.0.0.1'));
+    }
     if (job.arrayIndex !== undefined) {
       environment.AWS_BATCH_JOB_ARRAY_INDEX = String(job.arrayIndex);
       environment.AWS_BATCH_JOB_ARRAY_SIZE = String(job.spec.arrayProperties?.size ?? '');
@@ -812,3 +928,8 @@ const CONTAINER_SETTINGS = [
   'jobRoleArn',
   'executionRoleArn',
 ] as const;
+
+/** The parent of a multi-node parallel job: placed by the scheduler, runs nothing itself. */
+function isMultiNodeParent(job: Job): boolean {
+  return job.spec.nodeProperties !== undefined && job.nodeParentId === undefined;
+}

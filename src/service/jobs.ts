@@ -1,5 +1,6 @@
 // SubmitJob, DescribeJobs, ListJobs, CancelJob, TerminateJob.
 
+import { nodeJobId, resolveMultiNodeSpecs, type NodeOverrides } from '../core/multinode.js';
 import { clientError } from '../core/errors.js';
 import { resolveJobSpec, type ContainerOverrides } from '../core/job-spec.js';
 import {
@@ -56,7 +57,6 @@ export interface JobView {
 
 /** Fields of SubmitJob that later issues implement; rejected clearly until then, never ignored. */
 const NOT_YET_SUPPORTED: [keyof SubmitJobInput, string][] = [
-  ['nodeOverrides', 'multi-node parallel jobs (nodeOverrides)'],
   ['eksPropertiesOverride', 'Amazon EKS jobs (eksPropertiesOverride)'],
   ['ecsPropertiesOverride', 'ecsProperties jobs (ecsPropertiesOverride)'],
 ];
@@ -95,8 +95,11 @@ export class JobService {
     }
     const def = registry.findJobDefinition(input.jobDefinition, { activeOnly: true });
     if (!def) throw clientError(`JobDefinition name ${input.jobDefinition} does not exist or is not in ACTIVE status`);
-    if (def.type === 'multinode') {
-      throw clientError(`jobDefinition: ${def.jobDefinitionName}:${def.revision} is a multinode job definition; multi-node parallel jobs are not supported by this OpenBatch version yet`);
+    if (def.type !== 'multinode' && input.nodeOverrides !== undefined) {
+      throw clientError(`nodeOverrides: only for multinode job definitions; ${def.jobDefinitionName}:${def.revision} has type ${def.type}`);
+    }
+    if (def.type === 'multinode' && input.arrayProperties !== undefined) {
+      throw clientError(`arrayProperties: a multi-node parallel job (${def.jobDefinitionName}:${def.revision}) cannot be an array job`);
     }
     const ces = registry.queueComputeEnvironments(queue);
     const capability = def.platformCapabilities?.includes('FARGATE') ? 'FARGATE' : 'EC2';
@@ -112,11 +115,12 @@ export class JobService {
     }
     const size = input.arrayProperties?.size;
     const maxConcurrency = parseMaxConcurrency(input.tags, size);
-    const spec = resolveJobSpec(def, input);
+    const multi = def.type === 'multinode' ? resolveMultiNodeSpecs(def, input as SubmitJobInput & { nodeOverrides?: NodeOverrides }) : undefined;
+    const spec = multi ? multi.parent : resolveJobSpec(def, input);
     const plan = await planDependencies(store, input.dependsOn ?? [], size, (ref) => this.jobIdOf(ref));
 
     const created = now();
-    const firstSeq = nextSeq(1 + (size ?? 0));
+    const firstSeq = nextSeq(1 + (size ?? multi?.nodes.length ?? 0));
     const job: Job = {
       jobId: newJobId(),
       jobName: input.jobName,
@@ -137,7 +141,22 @@ export class JobService {
       // Dependencies' states are read inside the transaction that adds the edges: a dependency
       // finishing meanwhile cannot slip between the two.
       const { edges, children, bornFailed } = await plan.resolve(tx, job, created);
-      await tx.insertJobs([job, ...children]);
+      // Nodes of a multi-node job wait in PENDING: the scheduler places the parent, for all of them at once.
+      const nodes: Job[] = (multi?.nodes ?? []).map((nodeSpec, i) => ({
+        jobId: nodeJobId(job.jobId, i),
+        jobName: job.jobName,
+        jobQueue: job.jobQueue,
+        status: 'PENDING',
+        createdAt: created,
+        seq: firstSeq + 1 + i,
+        spec: nodeSpec,
+        attemptCount: 0,
+        unmetDependencies: 0,
+        schedulingPriority: job.schedulingPriority,
+        nodeParentId: job.jobId,
+        nodeIndex: i,
+      }));
+      await tx.insertJobs([job, ...children, ...nodes]);
       await tx.insertDependencies(edges);
       if (input.tags && Object.keys(input.tags).length > 0) await tx.putTags(jobArn, input.tags);
       if (bornFailed.length > 0) await this.failAtSubmit(tx, bornFailed);
@@ -257,8 +276,7 @@ export class JobService {
     } else if (input.arrayJobId !== undefined) {
       query.arrayParentId = this.jobIdOf(input.arrayJobId);
     } else {
-      // Multi-node parallel jobs do not exist yet, so no job has nodes.
-      return { jobs: [] };
+      query.nodeParentId = this.jobIdOf(input.multiNodeJobId!);
     }
     const filters = input.filters ?? [];
     if (filters.length > 0) {

@@ -58,6 +58,9 @@ export interface JobRow {
   array_failed: number;
   array_summary_updated_at: number | null;
   max_concurrency: number | null;
+  /** Nodes of a multi-node parallel job (0003). */
+  node_parent_id: string | null;
+  node_index: number | null;
 }
 
 export interface JobDependencyRow {

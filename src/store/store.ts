@@ -22,6 +22,8 @@ export interface JobListQuery {
   /** Exactly one of jobQueue / arrayParentId scopes the listing. */
   jobQueue?: string;
   arrayParentId?: string;
+  /** The nodes of a multi-node parallel job (ListJobs multiNodeJobId). */
+  nodeParentId?: string;
   /** Undefined means every status. */
   statuses?: readonly JobStatus[];
   /** Case-insensitive; a trailing `*` makes it a prefix match. */

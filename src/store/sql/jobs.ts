@@ -78,8 +78,9 @@ export async function getAttempt(c: SqlContext, jobId: string, attempt: number):
 export async function listJobs(c: SqlContext, q: JobListQuery): Promise<Job[]> {
   let query = c.qb.selectFrom('jobs').selectAll();
   // A queue lists its jobs and array parents; children are listed through their parent.
-  if (q.jobQueue !== undefined) query = query.where('queue', '=', q.jobQueue).where('array_parent_id', 'is', null);
+  if (q.jobQueue !== undefined) query = query.where('queue', '=', q.jobQueue).where('array_parent_id', 'is', null).where('node_parent_id', 'is', null);
   if (q.arrayParentId !== undefined) query = query.where('array_parent_id', '=', q.arrayParentId);
+  if (q.nodeParentId !== undefined) query = query.where('node_parent_id', '=', q.nodeParentId);
   if (q.statuses !== undefined) {
     query = q.statuses.length === 1 ? query.where('status', '=', q.statuses[0]) : query.where('status', 'in', [...q.statuses]);
   }
@@ -102,7 +103,7 @@ export async function listJobs(c: SqlContext, q: JobListQuery): Promise<Job[]> {
   if (q.createdAfter !== undefined) query = query.where('created_at', '>', q.createdAfter);
   if (q.afterSeq !== undefined) query = query.where('seq', q.order === 'asc' ? '>' : '<', q.afterSeq);
   if (q.afterArrayIndex !== undefined) query = query.where('array_index', q.order === 'asc' ? '>' : '<', q.afterArrayIndex);
-  query = query.orderBy(q.arrayParentId !== undefined ? 'array_index' : 'seq', q.order).limit(q.limit);
+  query = query.orderBy(q.arrayParentId !== undefined ? 'array_index' : q.nodeParentId !== undefined ? 'node_index' : 'seq', q.order).limit(q.limit);
   const rows = await all<JobRow>(c, query);
   return hydrate(c, rows);
 }

@@ -8,6 +8,7 @@ import type { AttemptPatch, JobPatch } from '../store.js';
 
 export function jobToRow(job: Job): JobRow {
   const child = job.arrayParentId !== undefined;
+  const node = job.nodeParentId !== undefined;
   return {
     id: job.jobId,
     seq: job.seq,
@@ -19,9 +20,10 @@ export function jobToRow(job: Job): JobRow {
     started_at: job.startedAt ?? null,
     stopped_at: job.stoppedAt ?? null,
     job_definition: job.spec.jobDefinitionArn,
-    vcpus: job.spec.resources.vcpus,
-    memory: job.spec.resources.memory,
-    gpus: job.spec.resources.gpus,
+    // A multi-node job's parent holds the resources of all its nodes (gang-scheduled as one); its nodes hold none of their own.
+    vcpus: node ? 0 : job.spec.resources.vcpus,
+    memory: node ? 0 : job.spec.resources.memory,
+    gpus: node ? 0 : job.spec.resources.gpus,
     attempt_count: job.attemptCount,
     compute_environment: job.computeEnvironment ?? null,
     is_cancelled: job.isCancelled ? 1 : 0,
@@ -42,6 +44,8 @@ export function jobToRow(job: Job): JobRow {
     array_failed: job.array?.failed ?? 0,
     array_summary_updated_at: job.array?.summaryUpdatedAt ?? null,
     max_concurrency: job.array?.maxConcurrency ?? null,
+    node_parent_id: job.nodeParentId ?? null,
+    node_index: job.nodeIndex ?? null,
   };
 }
 
@@ -72,6 +76,10 @@ export function rowToJob(r: JobRow, spec: JobSpec): Job {
   if (r.array_parent_id != null) {
     job.arrayParentId = r.array_parent_id;
     job.arrayIndex = r.array_index ?? 0;
+  }
+  if (r.node_parent_id != null) {
+    job.nodeParentId = r.node_parent_id;
+    job.nodeIndex = r.node_index ?? 0;
   }
   if (r.array_size != null) {
     const array: ArrayState = { size: r.array_size, succeeded: r.array_succeeded, failed: r.array_failed };
