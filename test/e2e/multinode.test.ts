@@ -72,6 +72,11 @@ describe('multi-node parallel jobs', () => {
     const details = (await client.send(new DescribeJobsCommand({ jobs: [id, ...nodes] }))).jobs!;
     const byId = new Map(details.map((j) => [j.jobId!, j]));
     assert.equal(byId.get(id)!.status, 'RUNNING', 'the job runs while its main node does');
+    assert.equal(byId.get(id)!.nodeProperties?.numNodes, 3);
+    assert.equal(byId.get(id)!.nodeProperties?.mainNode, 0);
+    assert.deepEqual(byId.get(id)!.nodeProperties?.nodeRangeProperties?.map((r) => r.targetNodes), ['0:0', '1:']);
+    assert.deepEqual(byId.get(nodes[0])!.nodeDetails, { nodeIndex: 0, isMainNode: true });
+    assert.deepEqual(byId.get(nodes[2])!.nodeDetails, { nodeIndex: 2, isMainNode: false });
     for (const w of [nodes[1], nodes[2]]) assert.ok(byId.get(w)!.startedAt! >= byId.get(nodes[0])!.startedAt!, `${w} started after the main node`);
 
     const mainEnv = await envOf(nodes[0]);
@@ -90,6 +95,7 @@ describe('multi-node parallel jobs', () => {
 
     const all = (await client.send(new ListJobsCommand({ multiNodeJobId: id, filters: [{ name: 'JOB_NAME', values: ['mnp-ok'] }] }))).jobSummaryList ?? [];
     assert.deepEqual(all.map((j) => j.jobId).sort(), [...nodes].sort(), 'ListJobs --multi-node-job-id lists the nodes');
+    assert.deepEqual(all.find((j) => j.jobId === nodes[1])?.nodeProperties, { isMainNode: false, numNodes: 3, nodeIndex: 1 });
     const queued = (await client.send(new ListJobsCommand({ jobQueue: 'mnp-q', filters: [{ name: 'JOB_NAME', values: ['mnp-ok'] }] }))).jobSummaryList ?? [];
     assert.deepEqual(queued.map((j) => j.jobId), [id], 'the queue lists the job, not its nodes');
 

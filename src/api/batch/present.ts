@@ -136,6 +136,10 @@ export function presentJobDetail(view: JobView, arns: Arns, ceUuid: (ce: string)
   put(o, 'timeout', job.spec.timeout);
   if (job.array) o.arrayProperties = arrayParentProperties(job, view.childStatusCounts ?? {});
   else if (job.arrayIndex !== undefined) o.arrayProperties = { index: job.arrayIndex };
+  // Multi-node parallel jobs: the parent reports its nodeProperties, each node its nodeDetails (NodeDetails).
+  const np = job.spec.nodeProperties;
+  if (np && job.nodeParentId === undefined) o.nodeProperties = np;
+  if (np && job.nodeIndex !== undefined) o.nodeDetails = { nodeIndex: job.nodeIndex, isMainNode: job.nodeIndex === np.mainNode };
   o.tags = tags;
   o.propagateTags = job.spec.propagateTags ?? false;
   o.platformCapabilities = job.spec.platformCapabilities ?? [];
@@ -164,6 +168,10 @@ export function presentJobSummary(
   // index on a child, as DescribeJobs reports them.
   if (job.array) o.arrayProperties = arrayParentProperties(job, childStatusCounts ?? {});
   else if (job.arrayIndex !== undefined) o.arrayProperties = { index: job.arrayIndex };
+  // NodePropertiesSummary: numNodes on the parent; on a node also its index and whether it is the main one.
+  const np = job.spec.nodeProperties;
+  if (np && job.nodeParentId === undefined) o.nodeProperties = { numNodes: np.numNodes };
+  if (np && job.nodeIndex !== undefined) o.nodeProperties = { isMainNode: job.nodeIndex === np.mainNode, numNodes: np.numNodes, nodeIndex: job.nodeIndex };
   o.jobDefinition = job.spec.jobDefinitionArn;
   if (job.isCancelled) o.isCancelled = true;
   if (job.isTerminated) o.isTerminated = true;
