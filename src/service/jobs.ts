@@ -387,6 +387,19 @@ export class JobService {
     // does nothing.
     if (isRefusal(t) || !(await tx.updateJob(t.update))) return [];
     if (t.update.set.status === 'FAILED') await graph.settle(tx, [{ ...job, status: 'FAILED' }]);
+    const np = job.spec.nodeProperties;
+    if (np && job.nodeParentId === undefined) {
+      // A multi-node job's parent runs nothing itself: its nodes stop (those not started fail now);
+      // the parent ends with its main node.
+      const stops: { job: Job; attempt: number }[] = [];
+      const nodes = await tx.getJobs(Array.from({ length: np.numNodes }, (_, i) => nodeJobId(job.jobId, i)));
+      for (const node of nodes) {
+        const n = terminateJob(node, reason, now());
+        if (isRefusal(n) || !(await tx.updateJob(n.update))) continue;
+        if (n.stopAttempt !== undefined) stops.push({ job: node, attempt: n.stopAttempt });
+      }
+      return stops;
+    }
     return t.stopAttempt !== undefined ? [{ job, attempt: t.stopAttempt }] : [];
   }
 

@@ -9,6 +9,7 @@ import {
   CreateJobQueueCommand,
   DescribeJobsCommand,
   ListJobsCommand,
+  TerminateJobCommand,
   RegisterJobDefinitionCommand,
   SubmitJobCommand,
 } from '@aws-sdk/client-batch';
@@ -135,5 +136,16 @@ describe('multi-node parallel jobs', () => {
       assert.equal(d.status, 'FAILED', `${w} is stopped`);
       assert.match(d.statusReason ?? '', /Main node 0 exited/);
     }
+  });
+
+  test('TerminateJob on the job stops all its nodes and fails it', async () => {
+    const { client } = env;
+    const id = await submit('mnp-fail', new Gate(env.tmp, 'never-opened'));
+    const nodes = [0, 1, 2].map((n) => `${id}#${n}`);
+    for (const n of nodes) await waitForStatus(client, n, 'RUNNING');
+    await client.send(new TerminateJobCommand({ jobId: id, reason: 'stop it' }));
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED']);
+    assert.equal(job.status, 'FAILED');
+    for (const n of nodes) assert.equal((await waitForStatus(client, n, ['SUCCEEDED', 'FAILED'])).status, 'FAILED', `${n} is stopped`);
   });
 });
