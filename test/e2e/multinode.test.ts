@@ -148,4 +148,21 @@ describe('multi-node parallel jobs', () => {
     assert.equal(job.status, 'FAILED');
     for (const n of nodes) assert.equal((await waitForStatus(client, n, ['SUCCEEDED', 'FAILED'])).status, 'FAILED', `${n} is stopped`);
   });
+
+  test('a server restart keeps a running multi-node job: it ends with its main node', async () => {
+    const gate = new Gate(env.tmp, 'restart');
+    const id = await submit('mnp-ok', gate);
+    const nodes = [0, 1, 2].map((n) => `${id}#${n}`);
+    await waitForStatus(env.client, nodes[0], 'RUNNING');
+    await waitForStatus(env.client, nodes[2], 'SUCCEEDED');
+    await env.server.kill();
+    env.client.destroy();
+    await env.server.start();
+    env.client = env.server.client();
+    env.endpoint = env.server.endpoint;
+    assert.equal((await waitForStatus(env.client, id, ['RUNNING', 'SUCCEEDED', 'FAILED'])).status, 'RUNNING');
+    gate.open();
+    assert.equal((await waitForStatus(env.client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+    assert.equal((await waitForStatus(env.client, nodes[0], ['SUCCEEDED', 'FAILED'])).container?.exitCode, 0);
+  });
 });
