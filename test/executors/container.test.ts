@@ -71,7 +71,8 @@ if (skip || !socket) {
 
     test('memory over the limit: exit 137 with the OOM reason; limits, labels, settings reach the container', withHarness(async (h) => {
       const hostDir = path.join(h.scratch, 'vol');
-      fs.mkdirSync(hostDir);
+      fs.mkdirSync(hostDir, { mode: 0o777 });
+      fs.chmodSync(hostDir, 0o777); // the job runs as user 65534
       fs.writeFileSync(path.join(hostDir, 'in.txt'), 'from-host\n');
       const oom = h.start(h.spec(['sh', '-c', 'echo before; dd if=/dev/zero of=/dev/null bs=64M count=1 && echo after'], { memory: 16 }));
       const settings = h.start(
