@@ -80,8 +80,6 @@ export interface Unplaced {
   /** Why the job stays RUNNABLE, AWS-style prefix first, e.g.
    * "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - needs 8 vCPUs, largest compute environment in queue (default) has 4". */
   reason: string;
-  /** The reason stored on the job until now (what `reason` replaces). */
-  previousReason?: string;
 }
 
 export interface Plan {
@@ -244,7 +242,7 @@ function whyNot(p: Placing, prepared: PreparedQueue, job: RunnableJob): string {
 
 /** Reported only when it changed, so an unchanged reason is not rewritten every cycle. */
 function report(p: Placing, prepared: PreparedQueue, job: RunnableJob, reason: string): void {
-  if (reason !== job.statusReason) p.unplaced.push({ jobId: job.jobId, jobQueue: prepared.queue.name, reason, previousReason: job.statusReason });
+  if (reason !== job.statusReason) p.unplaced.push({ jobId: job.jobId, jobQueue: prepared.queue.name, reason });
 }
 
 // ---------------------------------------------------------------------------------------------

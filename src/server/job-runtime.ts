@@ -469,7 +469,9 @@ export class JobRuntime implements ServiceHooks {
           if (!job || !ce || !ex) continue;
           if (isMultiNodeParent(job)) {
             // Gang-scheduled: the parent holds every node's resources from here; the main node starts now, the others once it runs.
-            const main = await this.placeMultiNode(tx, job, p.computeEnvironment, t);
+            const taken = cycleGpus.get(p.computeEnvironment) ?? new Set(this.gpusInUse.get(p.computeEnvironment));
+            cycleGpus.set(p.computeEnvironment, taken);
+            const main = await this.placeMultiNode(tx, job, p.computeEnvironment, t, taken);
             if (!main) continue;
             newAttempts.push(main.attempt);
             placedQueues.add(p.jobQueue);
@@ -514,12 +516,18 @@ export class JobRuntime implements ServiceHooks {
         // A capacity reason that is not stored still clears an older reason of another kind (an
         // ACTION_REQUIRED that no longer holds), so DescribeJobs derives the current one.
         const capacityReasons = new Map<string, number>();
+        const storedReasons = new Map<string, string | undefined>();
+        for (const q of queues) {
+          for (const j of q.runnable) storedReasons.set(j.jobId, j.statusReason);
+          for (const sh of q.fairShare?.shares ?? []) for (const j of sh.runnable) storedReasons.set(j.jobId, j.statusReason);
+        }
         for (const u of plan.unplaced) {
           let reason: string | null = u.reason;
           if (u.reason.startsWith('CAPACITY:')) {
             const n = capacityReasons.get(u.jobQueue) ?? 0;
             if (placedQueues.has(u.jobQueue) || n >= STORED_CAPACITY_REASONS) {
-              if (u.previousReason === undefined || u.previousReason.startsWith('CAPACITY:')) continue;
+              const stored = storedReasons.get(u.jobId);
+              if (stored === undefined || stored.startsWith('CAPACITY:')) continue;
               reason = null;
             } else {
               capacityReasons.set(u.jobQueue, n + 1);
@@ -746,7 +754,10 @@ export class JobRuntime implements ServiceHooks {
       }
     });
     for (const e of events) this.eventFailures.delete(e);
-    for (const n of nodeStarts) this.dispatch(n.ex, n.spec, n.secrets);
+    for (const n of nodeStarts) {
+      this.holdGpus(n.spec.key, n.spec.computeEnvironment, n.spec.gpuIndices);
+      this.dispatch(n.ex, n.spec, n.secrets);
+    }
     for (const n of nodeStops) this.stopAttempt(n.job, n.attempt);
     for (const r of released) {
       this.usage.set(r.ce, subtractResources(this.usageOf(r.ce), r.resources));
@@ -773,24 +784,34 @@ export class JobRuntime implements ServiceHooks {
   // ----- multi-node parallel jobs
 
   /** A node PENDING → STARTING with its first attempt on the parent's compute environment. */
-  private async startNode(tx: StoreTx, node: Job, ce: string, at: number): Promise<Attempt | undefined> {
+  private async startNode(tx: StoreTx, node: Job, ce: string, at: number, taken: Set<number>): Promise<Attempt | undefined> {
+    // GPUs: the parent holds the count for all nodes; each node gets its own device indices as it starts.
+    let gpuIndices: number[] | undefined;
+    if (node.spec.resources.gpus > 0) {
+      gpuIndices = assignGpuIndices(this.gpuInventory(ce), taken, node.spec.resources.gpus);
+      if (!gpuIndices) return undefined;
+    }
     const taskId = this.deps.newUuid().replace(/-/g, '');
     const { logStreamName } = logLocation(node, taskId);
     const outcome = moveToStarting({ ...node, status: 'RUNNABLE' }, { computeEnvironment: ce, taskId, logStreamName }, at);
     if (isRefusal(outcome) || node.status !== 'PENDING') return undefined;
     outcome.update.from = ['PENDING'];
     if (!(await tx.updateJob(outcome.update))) return undefined;
+    if (gpuIndices) {
+      outcome.insertAttempt!.gpuIndices = gpuIndices;
+      for (const i of gpuIndices) taken.add(i);
+    }
     return outcome.insertAttempt!;
   }
 
   /** The scheduler placed a multi-node job: the parent goes STARTING (no attempt of its own) and its main node starts. */
-  private async placeMultiNode(tx: StoreTx, parent: Job, ce: string, at: number): Promise<{ node: Job; attempt: Attempt; spec: AttemptSpec } | undefined> {
+  private async placeMultiNode(tx: StoreTx, parent: Job, ce: string, at: number, taken: Set<number>): Promise<{ node: Job; attempt: Attempt; spec: AttemptSpec } | undefined> {
     const np = parent.spec.nodeProperties!;
     const main = await tx.getJob(nodeJobId(parent.jobId, np.mainNode));
     if (!main) return undefined;
     const up = moveToStarting(parent, { computeEnvironment: ce, taskId: '', logStreamName: '' }, at);
     if (isRefusal(up) || !(await tx.updateJob(up.update))) return undefined;
-    const attempt = await this.startNode(tx, main, ce, at);
+    const attempt = await this.startNode(tx, main, ce, at, taken);
     if (!attempt) return undefined;
     const spec = this.attemptSpec({ ...main, status: 'STARTING', attemptCount: attempt.attempt, computeEnvironment: ce }, attempt);
     return { node: main, attempt, spec };
@@ -828,8 +849,10 @@ export class JobRuntime implements ServiceHooks {
       await tx.updateJob({ jobId: parent.jobId, from: ['STARTING'], set: { status: 'RUNNING', startedAt: after.startedAt ?? at } });
       const ex = this.executorFor(ce);
       const attempts: Attempt[] = [];
+      const taken = new Set(this.gpusInUse.get(ce));
+      for (const n of out.nodeStarts) for (const i of n.spec.gpuIndices ?? []) taken.add(i);
       for (const other of others) {
-        const attempt = ex ? await this.startNode(tx, other, ce, at) : undefined;
+        const attempt = ex ? await this.startNode(tx, other, ce, at, taken) : undefined;
         if (!attempt || !ex) continue;
         attempts.push(attempt);
         out.nodeStarts.push({
