@@ -112,4 +112,48 @@ describe('GPU scheduling', () => {
     await client.send(new TerminateJobCommand({ jobId: big, reason: 'test done' }));
     await waitForStatus(client, big, 'FAILED');
   });
+
+  test('a 2-node job with a GPU per node: gang-placed on the 2 GPUs, each node on its own device', async () => {
+    const { client } = env;
+    await client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'gpu-mnp',
+        type: 'multinode',
+        nodeProperties: {
+          numNodes: 2,
+          mainNode: 0,
+          nodeRangeProperties: [
+            {
+              targetNodes: '0:',
+              container: {
+                image: 'busybox',
+                command: ['sh', '-c', `echo "CUDA=$CUDA_VISIBLE_DEVICES NVIDIA=$NVIDIA_VISIBLE_DEVICES"; ${GATE_WAIT}`],
+                resourceRequirements: [
+                  { type: 'VCPU', value: '1' },
+                  { type: 'MEMORY', value: '16' },
+                  { type: 'GPU', value: '1' },
+                ],
+              },
+            },
+          ],
+        },
+      }),
+    );
+    const gate = new Gate(env.tmp, 'mnp');
+    const id = (
+      await client.send(
+        new SubmitJobCommand({
+          jobName: 'gpu-mnp',
+          jobQueue: 'gpu-q',
+          jobDefinition: 'gpu-mnp',
+          nodeOverrides: { nodePropertyOverrides: [{ targetNodes: '0:', containerOverrides: { environment: [gate.env] } }] },
+        }),
+      )
+    ).jobId!;
+    await waitForStatus(client, `${id}#1`, 'RUNNING');
+    const devices = [await devicesOf(encodeURIComponent(`${id}#0`)), await devicesOf(encodeURIComponent(`${id}#1`))];
+    assert.deepEqual(devices.sort(), ['0', '1']);
+    gate.open();
+    assert.equal((await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
+  });
 });
