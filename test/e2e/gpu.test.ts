@@ -156,4 +156,25 @@ describe('GPU scheduling', () => {
     gate.open();
     assert.equal((await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'])).status, 'SUCCEEDED');
   });
+
+  test('a restart keeps the GPUs given to running jobs: a new job gets the other one', async () => {
+    const first = new Gate(env.tmp, 'restart-1');
+    const a = await submit('before-restart', first);
+    await waitForStatus(env.client, a, 'RUNNING');
+    const devA = await devicesOf(a);
+    await env.server.kill();
+    env.client.destroy();
+    await env.server.start();
+    env.client = env.server.client();
+    env.endpoint = env.server.endpoint;
+    const second = new Gate(env.tmp, 'restart-2');
+    const b = await submit('after-restart', second);
+    await waitForStatus(env.client, b, 'RUNNING');
+    const devB = await devicesOf(b);
+    assert.notEqual(devB, devA, 'the adopted job keeps its GPU');
+    first.open();
+    second.open();
+    await waitForStatus(env.client, a, 'SUCCEEDED');
+    await waitForStatus(env.client, b, 'SUCCEEDED');
+  });
 });
