@@ -307,12 +307,20 @@ export class ContainerExecutor implements Executor {
   private signal(a: Attempt, graceMs: number): void {
     const c = a.container;
     if (!c || a.exited) return;
+    // A signal sent while the container is still being set up can be refused by the engine:
+    // send it again until it lands or the attempt has exited.
+    const send = (signal: 'SIGTERM' | 'SIGKILL', tries: number): void => {
+      c.kill({ signal }).catch(() => {
+        if (a.exited || tries <= 0) return;
+        setTimeout(() => send(signal, tries - 1), 200).unref();
+      });
+    };
     const kill = () => {
       a.killed = true;
-      c.kill({ signal: 'SIGKILL' }).catch(() => {});
+      send('SIGKILL', 50);
     };
     if (graceMs <= 0) return kill();
-    c.kill({ signal: 'SIGTERM' }).catch(() => {});
+    send('SIGTERM', 10);
     if (a.killTimer) clearTimeout(a.killTimer);
     a.killTimer = setTimeout(kill, graceMs);
     a.killTimer.unref();
