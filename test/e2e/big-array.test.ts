@@ -53,7 +53,8 @@ describe('a 10,000-child array', () => {
     const started = Date.now();
     const { jobId } = await client.send(new SubmitJobCommand({ jobName: 'big', jobQueue: 'wide', jobDefinition: 'true', arrayProperties: { size: SIZE } }));
     const submitted = Date.now();
-    const parent = await waitForStatus(client, jobId!, ['SUCCEEDED', 'FAILED'], 240_000);
+    // Generous: process starts are slow on some VMs (see docs/performance.md); the file's own limit is npm test's --test-timeout.
+    const parent = await waitForStatus(client, jobId!, ['SUCCEEDED', 'FAILED'], 380_000);
     const done = Date.now();
     process.stderr.write(`10,000-child array: submit ${submitted - started} ms, all done ${done - started} ms\n`);
     assert.equal(parent.status, 'SUCCEEDED');
