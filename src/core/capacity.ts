@@ -17,6 +17,26 @@ export interface HostResources {
 /** Tag on a compute environment: how many GPUs it offers (`openbatch:gpus=4`), instead of the host's. */
 export const GPUS_TAG = 'openbatch:gpus';
 
+/** Tag on a compute environment at creation: which executor runs its jobs. */
+export const EXECUTOR_TAG = 'openbatch:executor';
+const EXECUTORS = ['local', 'container'];
+
+/**
+ * Checks the OpenBatch tags of a compute environment (at CreateComputeEnvironment and TagResource):
+ * returns the message of the ClientException to answer, or undefined when they are fine.
+ */
+export function computeEnvironmentTagProblem(tags: Record<string, string> | undefined): string | undefined {
+  const gpus = tags?.[GPUS_TAG];
+  if (gpus !== undefined && !(/^\s*\d+\s*$/.test(gpus) && Number(gpus) <= 4096)) {
+    return `tags.${GPUS_TAG}: "${gpus}" is not valid; give the number of GPUs the compute environment offers, a whole number from 0`;
+  }
+  const executor = tags?.[EXECUTOR_TAG];
+  if (executor !== undefined && !EXECUTORS.includes(executor)) {
+    return `tags.${EXECUTOR_TAG}: "${executor}" is not valid; give one of ${EXECUTORS.join(', ')}`;
+  }
+  return undefined;
+}
+
 /** The GPU count a compute environment's `openbatch:gpus` tag configures; undefined when absent or not a whole number >= 0. */
 export function configuredGpus(tags: Record<string, string> | undefined): number | undefined {
   const raw = tags?.[GPUS_TAG];

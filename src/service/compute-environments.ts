@@ -2,7 +2,7 @@
 // DeleteComputeEnvironment. Requests arrive validated against the model and AWS's syntactic
 // rules (src/api); what needs stored state is checked here.
 
-import { computeEnvironmentCapacity } from '../core/capacity.js';
+import { computeEnvironmentCapacity, computeEnvironmentTagProblem, EXECUTOR_TAG } from '../core/capacity.js';
 import { clientError } from '../core/errors.js';
 import type { ComputeEnvironment, ComputeResources, Tags } from '../core/types.js';
 import { paginate, type ServiceContext } from './context.js';
@@ -58,6 +58,8 @@ export class ComputeEnvironmentService {
     if (type === 'MANAGED' && unmanagedvCpus !== undefined) {
       throw clientError('unmanagedvCpus can only be given when type is UNMANAGED');
     }
+    const tagProblem = computeEnvironmentTagProblem(tags);
+    if (tagProblem) throw clientError(tagProblem);
     return this.ctx.metadataLock(async () => {
       if (registry.computeEnvironments.has(name)) {
         throw clientError(`computeEnvironmentName: a compute environment named ${name} already exists`);
@@ -78,7 +80,7 @@ export class ComputeEnvironmentService {
         extra,
         capacity: { vcpus: 0, memory: 0, gpus: 0 },
         // `openbatch:executor=container` at creation runs its jobs in containers (fixed for its life).
-        executor: tags?.['openbatch:executor'] === 'container' ? 'container' : 'local',
+        executor: tags?.[EXECUTOR_TAG] === 'container' ? 'container' : 'local',
         createdAt: now(),
       };
       if (computeResources) ce.computeResources = computeResources;

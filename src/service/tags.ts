@@ -3,7 +3,7 @@
 
 import { parseArn } from '../core/arn.js';
 import { clientError } from '../core/errors.js';
-import { configuredGpus } from '../core/capacity.js';
+import { computeEnvironmentTagProblem, configuredGpus } from '../core/capacity.js';
 import type { ComputeEnvironment, Tags } from '../core/types.js';
 import type { ServiceContext } from './context.js';
 
@@ -59,6 +59,10 @@ export class TagService {
   async tag(input: { resourceArn: string; tags: Tags }) {
     return this.ctx.metadataLock(async () => {
       const { cached } = await this.resolve(input.resourceArn);
+      if (cached && (cached as Partial<ComputeEnvironment>).computeEnvironmentName !== undefined) {
+        const problem = computeEnvironmentTagProblem(input.tags);
+        if (problem) throw clientError(problem);
+      }
       const merged = { ...(await this.ctx.store.getTags(input.resourceArn)), ...input.tags };
       if (Object.keys(merged).length > MAX_TAGS) {
         throw clientError(`tags: a resource can have at most ${MAX_TAGS} tags; ${input.resourceArn} would have ${Object.keys(merged).length}`);

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 
-import { assignGpuIndices, computeEnvironmentCapacity, configuredGpus, gpuInventory } from '../../src/core/capacity.js';
+import { assignGpuIndices, computeEnvironmentCapacity, computeEnvironmentTagProblem, configuredGpus, gpuInventory } from '../../src/core/capacity.js';
 import { plan } from '../../src/core/scheduler.js';
 import { ce, job, queue, snapshot } from './builders.js';
 
@@ -125,4 +125,30 @@ describe('plan() with GPUs', () => {
     const p = plan(snapshot(ce('g').capacity(2, 8192, 2).used(2, 0, 0), queue('q').ces('g').jobs(job('a').gpus(1))));
     assert.equal(p.unplaced[0].reason, `${CAP}waiting for capacity: needs 1 vCPU, 1024 MiB, 1 GPU; g has 0 vCPUs, 8192 MiB, 2 GPUs free`);
   });
+});
+
+describe('compute environment tags', () => {
+  const cases: [Record<string, string> | undefined, boolean][] = [
+    [undefined, true],
+    [{}, true],
+    [{ 'openbatch:gpus': '0' }, true],
+    [{ 'openbatch:gpus': '8' }, true],
+    [{ 'openbatch:gpus': ' 4 ' }, true],
+    [{ 'openbatch:gpus': 'x' }, false],
+    [{ 'openbatch:gpus': '-2' }, false],
+    [{ 'openbatch:gpus': '2.5' }, false],
+    [{ 'openbatch:gpus': '' }, false],
+    [{ 'openbatch:gpus': '100000' }, false],
+    [{ 'openbatch:executor': 'local' }, true],
+    [{ 'openbatch:executor': 'container' }, true],
+    [{ 'openbatch:executor': 'Container' }, false],
+    [{ other: 'anything' }, true],
+  ];
+  for (const [tags, ok] of cases) {
+    test(`${JSON.stringify(tags)} is ${ok ? 'accepted' : 'refused, naming the tag'}`, () => {
+      const problem = computeEnvironmentTagProblem(tags);
+      if (ok) assert.equal(problem, undefined);
+      else assert.match(problem ?? '', /^tags\.openbatch:(gpus|executor): /);
+    });
+  }
 });

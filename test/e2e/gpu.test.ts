@@ -8,14 +8,17 @@ import { describe, test } from 'node:test';
 import {
   CreateComputeEnvironmentCommand,
   CreateJobQueueCommand,
+  DescribeComputeEnvironmentsCommand,
   DescribeJobsCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
   RegisterJobDefinitionCommand,
   SubmitJobCommand,
   TerminateJobCommand,
 } from '@aws-sdk/client-batch';
 import { waitFor, waitForStatus } from '../helpers/server.js';
 import { Gate, GATE_WAIT } from './job-model-helpers.js';
-import { jobLogs, useServer } from './sdk-helpers.js';
+import { expectClientError, jobLogs, useServer } from './sdk-helpers.js';
 
 describe('GPU scheduling', () => {
   const env = useServer(async ({ client }) => {
@@ -68,6 +71,31 @@ describe('GPU scheduling', () => {
       assert.equal(m[1], m[2], 'CUDA_VISIBLE_DEVICES and NVIDIA_VISIBLE_DEVICES agree');
       return m[1];
     });
+
+  test('an openbatch:gpus or openbatch:executor tag that is not valid is refused and changes nothing', async () => {
+    const create = (tags: Record<string, string>) =>
+      env.client.send(
+        new CreateComputeEnvironmentCommand({
+          computeEnvironmentName: 'bad-tag-ce',
+          type: 'MANAGED',
+          computeResources: { type: 'EC2', minvCpus: 0, maxvCpus: 2, subnets: [], securityGroupIds: [], instanceTypes: ['optimal'] },
+          tags,
+        }),
+      );
+    await expectClientError(create({ 'openbatch:gpus': 'two' }), /^tags\.openbatch:gpus: "two" is not valid/);
+    await expectClientError(create({ 'openbatch:gpus': '-1' }), /^tags\.openbatch:gpus: "-1" is not valid/);
+    await expectClientError(create({ 'openbatch:executor': 'docker' }), 'tags.openbatch:executor: "docker" is not valid; give one of local, container');
+    const described = await env.client.send(new DescribeComputeEnvironmentsCommand({ computeEnvironments: ['bad-tag-ce'] }));
+    assert.deepEqual(described.computeEnvironments, []);
+
+    const [ce] = (await env.client.send(new DescribeComputeEnvironmentsCommand({ computeEnvironments: ['gpu-ce'] }))).computeEnvironments!;
+    await expectClientError(
+      env.client.send(new TagResourceCommand({ resourceArn: ce.computeEnvironmentArn!, tags: { 'openbatch:gpus': '1.5' } })),
+      /^tags\.openbatch:gpus: "1\.5" is not valid/,
+    );
+    const tags = await env.client.send(new ListTagsForResourceCommand({ resourceArn: ce.computeEnvironmentArn! }));
+    assert.equal(tags.tags?.['openbatch:gpus'], '2');
+  });
 
   test('two 1-GPU jobs run at once on different GPUs; a third waits for a GPU; a 3-GPU job never runs', async () => {
     const { client } = env;
