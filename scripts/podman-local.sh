@@ -62,7 +62,8 @@ start_service() {
   if alive; then return 0; fi
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
   rm -f "$sock"
-  CONTAINERS_CONF=$conf setsid podman system service --time=0 "unix://$sock" >"$dir/service.log" 2>&1 < /dev/null &
+  # Started from its own dir: conmon leaves files (an "oom" marker) in its working directory.
+  (cd "$dir" && CONTAINERS_CONF=$conf exec setsid podman system service --time=0 "unix://$sock" >"$dir/service.log" 2>&1 < /dev/null) &
   echo $! > "$pidfile"
   for _ in $(seq 1 300); do
     if [ -S "$sock" ] && curl -sf --max-time 5 --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then return 0; fi
