@@ -97,6 +97,14 @@ program
     };
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
+    // OPENBATCH_EXIT_WITH_PARENT=1 (test harnesses): when the process that started the server is
+    // gone (a test runner that timed out), shut down instead of running on as an orphan.
+    if (process.env.OPENBATCH_EXIT_WITH_PARENT === '1') {
+      const parent = process.ppid;
+      setInterval(() => {
+        if (process.ppid !== parent) shutdown('parent exited');
+      }, 1000).unref();
+    }
   });
 
 program

@@ -59,7 +59,8 @@ export class TestServer {
     if (this.opts.host) args.push('--host', this.opts.host);
     if (this.opts.tls) args.push('--tls-cert', this.opts.tls.cert, '--tls-key', this.opts.tls.key);
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, OPENBATCH_LOG_LEVEL: process.env.TEST_SERVER_LOG_LEVEL ?? 'warn', ...this.opts.env, OPENBATCH_HOST: '127.0.0.1' },
+      // The server shuts down if this test process dies (a file that hit the runner's time limit).
+      env: { ...process.env, OPENBATCH_LOG_LEVEL: process.env.TEST_SERVER_LOG_LEVEL ?? 'warn', OPENBATCH_EXIT_WITH_PARENT: '1', ...this.opts.env, OPENBATCH_HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
