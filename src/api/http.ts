@@ -18,6 +18,7 @@ import { MAX_JOB_DEFINITION_BYTES, MAX_SUBMIT_JOB_BYTES, validateInput } from '.
 import { logLocation } from '../core/log-location.js';
 import { authorizeBatch, authorizeJobWrite, checkReadOnly, installSecurity, isReadOperation, isAwsApiError, type AccessLookups, type SecurityOptions } from './auth/index.js';
 import { countTooLarge } from './auth/errors.js';
+import { registerAwsJsonServices, type AwsJsonService } from './aws-json.js';
 
 export interface AppDeps {
   service: BatchService;
@@ -28,6 +29,8 @@ export interface AppDeps {
   security?: SecurityOptions;
   /** The node server's TLS, header limit and timeouts. */
   server?: HttpServerOptions;
+  /** The awsJson APIs served on POST / (CloudWatch Logs, EventBridge, Step Functions). */
+  awsJsonServices?: readonly AwsJsonService[];
 }
 
 export interface HttpServerOptions {
@@ -247,6 +250,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.header('content-type', 'application/json').send(JSON.stringify(out ?? {}));
   };
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/v1/*', handler: batch, config: { awsService: 'batch' } });
+
+  // ----- awsJson APIs on POST / (by X-Amz-Target)
+
+  registerAwsJsonServices(app, deps.awsJsonServices ?? []);
 
   // ----- OpenBatch's own API
 

@@ -217,6 +217,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     dataDir,
     log,
     security: { keys, rateLimit, maxUrlBytes: config.maxUrlBytes },
+    // The awsJson APIs around Batch (CloudWatch Logs, EventBridge, Step Functions) on POST /.
+    awsJsonServices: [],
     server: {
       tls,
       maxHeaderBytes: config.maxHeaderBytes,
