@@ -75,10 +75,11 @@ export function formatUsage(u: JobDefinitionUsage): string {
     lines.push('                no attempt of it has usage measurements yet');
     return lines.join('\n') + '\n';
   }
+  const attempts = (n: number) => `${n} attempt${n === 1 ? '' : 's'}`;
   const m = u.peakMemoryMiB;
-  lines.push(m ? `Peak memory     p50 ${num(m.p50, 1)} MiB   p95 ${num(m.p95, 1)} MiB   max ${num(m.max, 1)} MiB   (${m.count} attempts)` : 'Peak memory     not measured');
+  lines.push(m ? `Peak memory     p50 ${num(m.p50, 1)} MiB   p95 ${num(m.p95, 1)} MiB   max ${num(m.max, 1)} MiB   (${attempts(m.count)})` : 'Peak memory     not measured');
   const c = u.cpuSeconds;
-  lines.push(c ? `CPU time        p50 ${num(c.p50, 2)} s   p95 ${num(c.p95, 2)} s   max ${num(c.max, 2)} s   (${c.count} attempts)` : 'CPU time        not measured');
+  lines.push(c ? `CPU time        p50 ${num(c.p50, 2)} s   p95 ${num(c.p95, 2)} s   max ${num(c.max, 2)} s   (${attempts(c.count)})` : 'CPU time        not measured');
   lines.push(`Requested       ${u.requestedMemoryMiB ?? '-'} MiB memory (the newest attempt's job)`);
   if (u.recommendedMemoryMiB !== undefined) {
     const verdict =
