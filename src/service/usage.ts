@@ -97,3 +97,27 @@ export async function usageByJobDefinition(
   }
   return out;
 }
+
+/**
+ * `usageByJobDefinition`, computed at most once per `ttlMs` (concurrent callers share one run): for
+ * /metrics, where several gauges' `collect()` ask for the same summaries in one scrape.
+ */
+export function cachedUsageByJobDefinition(
+  store: Pick<StoreReader, 'attemptUsage' | 'loadJobDefinitions'>,
+  opts: { window?: number; ttlMs?: number; now?: () => number } = {},
+): () => Promise<JobDefinitionUsage[]> {
+  const ttlMs = opts.ttlMs ?? 10_000;
+  const now = opts.now ?? Date.now;
+  let last: { at: number; value: Promise<JobDefinitionUsage[]> } | undefined;
+  return () => {
+    const t = now();
+    if (!last || t - last.at >= ttlMs) {
+      const value = usageByJobDefinition(store, { window: opts.window });
+      last = { at: t, value };
+      value.catch(() => {
+        if (last?.value === value) last = undefined; // a failed run is not cached
+      });
+    }
+    return last.value;
+  };
+}

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { finishAttempt, isRefusal } from '../../src/core/transitions.js';
 import type { Job, JobDefinition } from '../../src/core/types.js';
-import { jobDefinitionUsage, percentile, summariseUsage, usageByJobDefinition } from '../../src/service/usage.js';
+import { cachedUsageByJobDefinition, jobDefinitionUsage, percentile, summariseUsage, usageByJobDefinition } from '../../src/service/usage.js';
 import { openStore } from '../../src/store/sql-store.js';
 import type { Store } from '../../src/store/store.js';
 import { freshPostgresDatabase } from '../helpers/server.js';
@@ -113,6 +113,23 @@ function usageSuite(backend: string, open: () => Promise<{ store: Store; cleanup
       assert.deepEqual(only.map((u) => u.jobDefinition), ['train']);
       assert.equal(only[0].peakMemoryMiB?.p95, 201.5);
       assert.equal(only[0].recommendedMemoryMiB, 242); // ceil(201.5 × 1.2 = 241.8)
+    });
+
+    test('cachedUsageByJobDefinition: one run per ttl, shared by the gauges of one scrape', async () => {
+      let t = 0;
+      let runs = 0;
+      const counting = { ...store, attemptUsage: (n: string, l: number) => (runs++, store.attemptUsage(n, l)), loadJobDefinitions: () => store.loadJobDefinitions() };
+      const get = cachedUsageByJobDefinition(counting, { ttlMs: 1000, now: () => t });
+      const [a, b] = await Promise.all([get(), get()]);
+      assert.equal(a, b);
+      const perRun = runs;
+      assert.equal(perRun, 3, 'one query per definition name');
+      t = 999;
+      await get();
+      assert.equal(runs, perRun);
+      t = 1000;
+      assert.deepEqual((await get()).map((u) => u.jobDefinition), ['etl', 'train']);
+      assert.equal(runs, 2 * perRun);
     });
   });
 }
