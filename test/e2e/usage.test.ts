@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { CLI, run, waitForStatus } from '../helpers/server.js';
+import { CLI, TestServer, run, waitForStatus } from '../helpers/server.js';
 import { RegisterJobDefinitionCommand } from '@aws-sdk/client-batch';
 import { attemptKey } from '../../src/executors/executor.js';
 import { createComputeEnvironmentAndQueue, describeJobs, submit, useServer } from './sdk-helpers.js';
@@ -182,6 +182,36 @@ describe('right-sizing data', { timeout: 300_000 }, () => {
     assert.match(cliBad.stderr, /must be an integer from 1 to 10000/);
     // Still serving.
     assert.equal((await getJson('/health')).status, 200);
+  });
+});
+
+describe('right-sizing endpoints with access keys', { timeout: 120_000 }, () => {
+  test('they need a signed request like every route; the CLI signs with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY', async () => {
+    const key = { accessKeyId: 'AKIAUSAGETEST', secretAccessKey: 'usage-secret' };
+    const server = await new TestServer({ env: { OPENBATCH_CREDENTIALS: `${key.accessKeyId}:${key.secretAccessKey}` }, credentials: key }).start();
+    const client = server.client();
+    try {
+      await client.send(new RegisterJobDefinitionCommand({ jobDefinitionName: 'signed', type: 'container', containerProperties: { image: 'busybox', command: ['true'], resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '64' }] } }));
+      for (const url of ['/openbatch/v1/jobs/00000000-0000-0000-0000-000000000000', '/openbatch/v1/job-definitions/signed/usage']) {
+        const res = await fetch(`${server.endpoint}${url}`);
+        assert.equal(res.status, 403, url);
+        assert.match(await res.text(), /Missing Authentication Token/, url);
+      }
+      const signed = { AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey };
+      const usage = await run(process.execPath, [CLI, 'usage', 'signed', '--output', 'json', '--endpoint-url', server.endpoint], signed);
+      assert.equal(usage.code, 0, usage.stderr);
+      assert.deepEqual(JSON.parse(usage.stdout), { jobDefinition: 'signed', count: 0, window: 1000 });
+      const missing = await run(process.execPath, [CLI, 'describe', 'nope', '--endpoint-url', server.endpoint], signed);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /Job nope does not exist/);
+      const wrong = await run(process.execPath, [CLI, 'describe', 'nope', '--endpoint-url', server.endpoint], { ...signed, AWS_SECRET_ACCESS_KEY: 'wrong' });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /signature we calculated does not match/);
+    } finally {
+      client.destroy();
+      await server.stop();
+      server.cleanup();
+    }
   });
 });
 
