@@ -40,6 +40,16 @@ export function exitFields(status: number, oom: boolean | undefined, at?: number
   return fields;
 }
 
+/**
+ * Spawn mode: the command's recorded end with its cgroup's memory high-water mark added (read
+ * while the cgroup exists: the server removes it, right after). Start failures get none.
+ */
+export function withCgroupPeak<F extends ExitFields>(fields: F, cgroups: Cgroups | undefined, key: string): F {
+  if (!cgroups || fields.exitCode === undefined) return fields;
+  const peakMemoryMiB = cgroups.peakMiB(key);
+  return peakMemoryMiB === undefined ? fields : { ...fields, usage: { ...fields.usage, peakMemoryMiB } };
+}
+
 /** One attempt this executor watches: started here, or adopted after a restart or a launcher crash. */
 export interface Attempt extends LaunchRequest {
   readonly key: string;

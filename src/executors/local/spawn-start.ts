@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AttemptSpec } from '../executor.js';
-import { REASON_SUPERVISOR_KILLED, alreadyDispatched, errno, hostFailure, type Attempt, type AttemptBook, type ExitFields } from './attempts.js';
+import { REASON_SUPERVISOR_KILLED, alreadyDispatched, errno, hostFailure, withCgroupPeak, type Attempt, type AttemptBook, type ExitFields } from './attempts.js';
 import { memoryLimitBytes } from './cgroups.js';
 import { killAttemptProcesses } from './proc.js';
 import { SUPERVISOR_ARG0, findSetsid, readCpuSeconds, readPids, readRecordedExit, supervisorScript } from './supervisor.js';
@@ -135,9 +135,7 @@ export class SpawnStarter {
           if (cpuSeconds !== undefined) fields.usage = { cpuSeconds };
         }
         // The cgroup's high-water mark (one read, before it is removed).
-        const peakMemoryMiB = cgroups?.peakMiB(key);
-        if (peakMemoryMiB !== undefined) fields.usage = { ...fields.usage, peakMemoryMiB };
-        this.book.finish(attempt, fields);
+        this.book.finish(attempt, withCgroupPeak(fields, cgroups, key));
         cgroups?.remove(key); // the supervisor killed what was left in it
         return;
       }
