@@ -19,6 +19,7 @@ import { logLocation } from '../core/log-location.js';
 import { authorizeBatch, authorizeJobWrite, checkReadOnly, installSecurity, isReadOperation, isAwsApiError, type AccessLookups, type SecurityOptions } from './auth/index.js';
 import { countTooLarge } from './auth/errors.js';
 import { registerAwsJsonServices, type AwsJsonService } from './aws-json.js';
+import { registerUsageRoutes } from './openbatch/usage.js';
 
 export interface AppDeps {
   service: BatchService;
@@ -275,6 +276,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (!fs.existsSync(file)) return reply.header('content-type', 'text/plain; charset=utf-8').send('');
     return reply.header('content-type', 'text/plain; charset=utf-8').send(fs.createReadStream(file));
   });
+
+  // Right-sizing data: a job with its attempts' usage, a job definition's usage summary.
+  registerUsageRoutes(app, deps);
 
   /**
    * Fault injection: Spot reclaims the host of a running job on a SPOT/FARGATE_SPOT compute

@@ -50,6 +50,10 @@ export interface AttemptPatch {
   exitCode?: number | null;
   reason?: string | null;
   statusReason?: string | null;
+  /** Right-sizing data, with the job definition's name they are summarised under. */
+  peakMemoryMiB?: number | null;
+  cpuSeconds?: number | null;
+  jobDefinitionName?: string | null;
 }
 
 /** A status a job passed through, in order; what EventBridge-style events will be made of. */
@@ -255,6 +259,8 @@ export interface AttemptExit {
   timedOut?: boolean;
   /** Name of the host the attempt ran on, for host-loss reasons. */
   host?: string;
+  /** What the attempt used, where its executor measured it. */
+  usage?: { peakMemoryMiB?: number; cpuSeconds?: number };
 }
 
 /**
@@ -321,6 +327,11 @@ export function finishAttempt(job: Job, exit: AttemptExit): Outcome {
     statusReason: attemptStatusReason,
   };
   if (job.status === 'STARTING' && ran) patch.startedAt = startedAt;
+  if (exit.usage && (exit.usage.peakMemoryMiB !== undefined || exit.usage.cpuSeconds !== undefined)) {
+    if (exit.usage.peakMemoryMiB !== undefined) patch.peakMemoryMiB = exit.usage.peakMemoryMiB;
+    if (exit.usage.cpuSeconds !== undefined) patch.cpuSeconds = exit.usage.cpuSeconds;
+    patch.jobDefinitionName = job.spec.jobDefinitionName;
+  }
   return {
     update: { jobId: job.jobId, from: [job.status], set },
     patchAttempt: { attempt: exit.attempt, patch },

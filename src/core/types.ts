@@ -200,6 +200,9 @@ export interface Attempt {
   statusReason?: string;
   /** GPU device indices given to this attempt at placement (CUDA_VISIBLE_DEVICES); absent without GPUs. */
   gpuIndices?: number[];
+  /** Peak memory (MiB) and CPU time (user + system, s) as the executor measured them; absent where it did not. */
+  peakMemoryMiB?: number;
+  cpuSeconds?: number;
 }
 
 export interface Job {

@@ -79,7 +79,21 @@ export type AttemptEvent =
       neverStarted?: boolean;
       /** True when the executor lost track of it (host lost, supervisor gone). */
       lost?: boolean;
+      /** What the attempt used, where the executor could measure it (right-sizing data). */
+      usage?: AttemptUsage;
     };
+
+/**
+ * Resources an attempt used, as far as its executor measures them; each field is absent where it
+ * could not be measured (never a guess).
+ */
+export interface AttemptUsage {
+  /** Peak memory of the attempt's processes, MiB: its memory cgroup's high-water mark (every
+   *  process, page cache charged to it included), else the largest peak RSS of a process of it. */
+  peakMemoryMiB?: number;
+  /** CPU time (user + system) of the command and the descendants it waited for, seconds. */
+  cpuSeconds?: number;
+}
 
 export type AttemptEventListener = (event: AttemptEvent) => void;
 

@@ -726,6 +726,7 @@ export class JobRuntime implements ServiceHooks {
                 lost: e.lost,
                 startedAt: startedAt.get(e.key),
                 host: this.instanceId(job.computeEnvironment ?? ''),
+                usage: e.usage,
               });
         if (!(await this.apply(tx, outcome)) || isRefusal(outcome)) {
           this.deps.log.debug({ event: e, status: job.status }, 'attempt event does not apply; ignored');

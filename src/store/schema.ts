@@ -89,6 +89,11 @@ export interface AttemptRow {
   status_reason: string | null;
   /** Comma-separated GPU device indices (0003); null without GPUs. */
   gpu_indices: string | null;
+  /** Right-sizing data (0005), written with the attempt's end where its executor measured it. */
+  peak_memory_mib?: number | null;
+  cpu_seconds?: number | null;
+  /** The job definition's name, written with the measurements (the index of the summaries). */
+  job_definition_name?: string | null;
 }
 
 export interface TagRow {

@@ -27,6 +27,7 @@ import type { Shared, SqlContext } from './sql/context.js';
 import * as sqlGraph from './sql/graph.js';
 import * as sqlJobs from './sql/jobs.js';
 import * as sqlMetadata from './sql/metadata.js';
+import * as sqlUsage from './sql/usage.js';
 
 export async function openStore(config: DatabaseConfig): Promise<Store> {
   const db = await openDatabase(config);
@@ -153,6 +154,10 @@ class SqlOps implements StoreTx, SqlContext {
 
   getAttempt(jobId: string, attempt: number): Promise<Attempt | undefined> {
     return sqlJobs.getAttempt(this, jobId, attempt);
+  }
+
+  attemptUsage(jobDefinitionName: string, limit: number) {
+    return sqlUsage.attemptUsage(this, jobDefinitionName, limit);
   }
 
   listJobs(q: JobListQuery): Promise<Job[]> {

@@ -43,6 +43,17 @@ export interface JobListQuery {
   limit: number;
 }
 
+/** One measured attempt of a job definition (right-sizing data). */
+export interface AttemptUsageSample {
+  jobId: string;
+  attempt: number;
+  stoppedAt: number;
+  peakMemoryMiB?: number;
+  cpuSeconds?: number;
+  /** The memory the job asked for (MiB, after overrides). */
+  requestedMemoryMiB: number;
+}
+
 export interface StoreReader {
   loadComputeEnvironments(): Promise<ComputeEnvironment[]>;
   loadJobQueues(): Promise<JobQueue[]>;
@@ -55,6 +66,8 @@ export interface StoreReader {
   /** Attempts of these jobs, ordered by job and attempt number. */
   getAttempts(jobIds: readonly string[]): Promise<Attempt[]>;
   getAttempt(jobId: string, attempt: number): Promise<Attempt | undefined>;
+  /** Right-sizing: the measured usage of the job definition's last `limit` attempts, newest first. */
+  attemptUsage(jobDefinitionName: string, limit: number): Promise<AttemptUsageSample[]>;
   listJobs(query: JobListQuery): Promise<Job[]>;
   /** The first `limit` RUNNABLE jobs of a queue in FIFO order. */
   runnableHeads(jobQueue: string, limit: number): Promise<RunnableJob[]>;

@@ -38,7 +38,17 @@ export interface ExecutorConformanceOptions {
    * so only the order within each stream is kept, not the order between them.
    */
   separateStdoutStderr?: boolean;
+  /**
+   * Right-sizing data: why this executor (as made, e.g. without cgroups) cannot measure an
+   * attempt's peak memory or CPU time; the usage tests then skip, saying so. Absent: both measured.
+   */
+  usageNotMeasured?: (executor: Executor) => { peakMemory?: string; cpu?: string } | undefined;
 }
+
+/** A command that allocates (and touches) 200 MiB, then exits: perl, which every local host has. */
+export const ALLOCATE_200_MIB = ['perl', '-e', 'my $x = "x"; $x x= 200 * 1024 * 1024; print length($x), "\n"'];
+/** A command that burns one second of CPU time (its own user time, not the wall clock), then exits. */
+export const BURN_1S_CPU = ['perl', '-e', '1 while (times)[0] < 1; print "burnt\n"'];
 
 // ---------------------------------------------------------------------------------------------
 // Helpers (exported for executor-specific tests)
@@ -463,6 +473,43 @@ export function runExecutorConformance(
         assert.deepEqual(h.events.of(never.key), [], 'no events for an attempt that was never dispatched');
       }),
     );
+
+    test('usage: a command that allocates about 200 MiB reports its peak memory within 20 %', { timeout: testTimeout }, async (t) => {
+      const h = await Harness.create(makeExecutor, timeoutMs, opts.image);
+      try {
+        const why = opts.usageNotMeasured?.(h.executor)?.peakMemory;
+        if (why) return void t.skip(`peak memory not measured: ${why}`);
+        const spec = h.start(h.spec(ALLOCATE_200_MIB, { memory: 1024 }));
+        const exited = await h.events.exited(spec.key, timeoutMs);
+        assert.equal(exited.exitCode, 0, h.log(spec));
+        const peak = exited.usage?.peakMemoryMiB;
+        assert.ok(peak !== undefined && peak >= 160 && peak <= 240, `peak memory ${peak} MiB, expected 200 ± 20 %`);
+        // A trivial command is measured too, and far below.
+        const small = h.start(h.spec(['sh', '-c', 'exit 0']));
+        const quick = await h.events.exited(small.key, timeoutMs);
+        assert.ok(quick.usage?.peakMemoryMiB !== undefined && quick.usage.peakMemoryMiB < 60, `peak memory of sh -c 'exit 0': ${quick.usage?.peakMemoryMiB} MiB`);
+      } finally {
+        await h.dispose();
+      }
+    });
+
+    test('usage: a command that burns about 1 s of CPU reports more than 0.5 CPU seconds', { timeout: testTimeout }, async (t) => {
+      const h = await Harness.create(makeExecutor, timeoutMs, opts.image);
+      try {
+        const why = opts.usageNotMeasured?.(h.executor)?.cpu;
+        if (why) return void t.skip(`CPU time not measured: ${why}`);
+        const spec = h.start(h.spec(BURN_1S_CPU));
+        const exited = await h.events.exited(spec.key, timeoutMs);
+        assert.equal(exited.exitCode, 0, h.log(spec));
+        const cpu = exited.usage?.cpuSeconds;
+        assert.ok(cpu !== undefined && cpu > 0.5 && cpu < 30, `CPU ${cpu} s, expected about 1`);
+        const small = h.start(h.spec(['sh', '-c', 'exit 0']));
+        const quick = await h.events.exited(small.key, timeoutMs);
+        assert.ok(quick.usage?.cpuSeconds !== undefined && quick.usage.cpuSeconds < 0.5, `CPU of sh -c 'exit 0': ${quick.usage?.cpuSeconds} s`);
+      } finally {
+        await h.dispose();
+      }
+    });
 
     test('adopt: an attempt never dispatched is not-started', { timeout: testTimeout }, withHarness(async (h) => {
       const spec = h.spec(['sh', '-c', 'exit 0']);

@@ -57,6 +57,10 @@ if (skip || !socket) {
     killAttemptHard: async (dataDir, key) => {
       await container(dataDir, key).remove({ force: true });
     },
+    usageNotMeasured: () => {
+      const why = 'the container executor does not measure usage yet (the container\'s cgroup is gone when the engine reports the exit; see src/executors/README.md)';
+      return { peakMemory: why, cpu: why };
+    },
   });
 
   describe('container executor (podman)', { timeout: 300_000 }, () => {

@@ -39,6 +39,12 @@ function localExecutorTests(launcher: Exclude<LauncherMode, 'auto'>): void {
     timeoutMs: TIMEOUT,
     waitForRecordedExit,
     killAttemptHard,
+    usageNotMeasured: (executor) =>
+      launcher === 'spawn' && !(executor as LocalExecutor).cgroups
+        ? { peakMemory: 'spawn mode measures peak memory only through memory cgroups, which this host does not give (OPENBATCH_LOCAL_CGROUPS=off, not root, or no memory controller)' }
+        : launcher === 'perl' && !['x64', 'arm64'].includes(process.arch) && !(executor as LocalExecutor).cgroups
+          ? { peakMemory: `perl mode measures peak memory through cgroups or wait4(2), whose system call number is known for x64 and arm64 only (this is ${process.arch})` }
+          : undefined,
   });
 
   describe(`local executor (${launcher})`, { timeout: 300_000 }, () => {

@@ -6,7 +6,7 @@
 
 import fs from 'node:fs';
 import type { AdoptOutcome, AttemptSpec } from '../executor.js';
-import { REASON_LAUNCHER_LOST_WHILE_DOWN, REASON_LOST_WHILE_DOWN, SAFE_KEY, type AttemptBook } from './attempts.js';
+import { REASON_LAUNCHER_LOST_WHILE_DOWN, REASON_LOST_WHILE_DOWN, SAFE_KEY, withCgroupPeak, type AttemptBook } from './attempts.js';
 import { inspectAttempts, inspectJournaled } from './inspect.js';
 import type { JournalWatch } from './journal-watch.js';
 import type { Journals, RecordedProcess } from './journal.js';
@@ -134,7 +134,7 @@ export async function adoptAttempts(ctx: AdoptContext, specs: AttemptSpec[]): Pr
       const { key } = spec;
       if (f.kind === 'recorded') {
         outcomes[index] = { key, outcome: 'exited' };
-        book.emitExited(spec, { ...f.fields, at: exitRecordedAt(stateDir) });
+        book.emitExited(spec, withCgroupPeak({ ...f.fields, at: exitRecordedAt(stateDir) }, book.cgroups, key));
         book.cgroups?.killAndRemove(key); // spawn mode: the server removes it
       } else if (f.kind === 'alive') {
         outcomes[index] = f.startedAt !== undefined ? { key, outcome: 'running', startedAt: f.startedAt } : { key, outcome: 'running' };

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { logFilePath } from '../../store/log-files.js';
-import type { AttemptEvent, AttemptEventListener, AttemptSpec } from '../executor.js';
+import type { AttemptEvent, AttemptEventListener, AttemptSpec, AttemptUsage } from '../executor.js';
 import { REASON_OOM, describeError, type Cgroups } from './cgroups.js';
 import type { JournalFile, RecordedProcess } from './journal.js';
 import type { LaunchRequest, PerlLauncher } from './launcher.js';
@@ -33,10 +33,21 @@ type ExitedEvent = Extract<AttemptEvent, { type: 'exited' }>;
 export type ExitFields = Omit<ExitedEvent, 'type' | 'key' | 'jobId' | 'attempt' | 'at'> & { at?: number };
 
 /** A command's recorded end: its status, and AWS's OOM reason when it failed after an OOM kill in its cgroup. */
-export function exitFields(status: number, oom: boolean | undefined, at?: number): ExitFields {
+export function exitFields(status: number, oom: boolean | undefined, at?: number, usage?: AttemptUsage): ExitFields {
   const fields: ExitFields = oom && status !== 0 ? { exitCode: status, reason: REASON_OOM } : { exitCode: status };
   if (at !== undefined) fields.at = at;
+  if (usage) fields.usage = usage;
   return fields;
+}
+
+/**
+ * Spawn mode: the command's recorded end with its cgroup's memory high-water mark added (read
+ * while the cgroup exists: the server removes it, right after). Start failures get none.
+ */
+export function withCgroupPeak<F extends ExitFields>(fields: F, cgroups: Cgroups | undefined, key: string): F {
+  if (!cgroups || fields.exitCode === undefined) return fields;
+  const peakMemoryMiB = cgroups.peakMiB(key);
+  return peakMemoryMiB === undefined ? fields : { ...fields, usage: { ...fields.usage, peakMemoryMiB } };
 }
 
 /** One attempt this executor watches: started here, or adopted after a restart or a launcher crash. */

@@ -257,6 +257,16 @@ export class Cgroups {
     }
   }
 
+  /**
+   * The attempt's cgroup's memory high-water mark in MiB (v1 `memory.max_usage_in_bytes`, v2
+   * `memory.peak`, kernel 5.19+), while the cgroup exists; undefined where there is none.
+   */
+  peakMiB(key: string): number | undefined {
+    const text = readText(path.join(this.pathOf(key), this.config.version === 1 ? 'memory.max_usage_in_bytes' : 'memory.peak'));
+    const bytes = text !== undefined ? Number.parseInt(text, 10) : NaN;
+    return Number.isFinite(bytes) && bytes > 0 ? Math.round((bytes / 1048576) * 10) / 10 : undefined;
+  }
+
   /** Whether an out-of-memory kill happened in the attempt's cgroup (while it exists). */
   oomKilled(key: string): boolean {
     const text = readText(path.join(this.pathOf(key), this.config.version === 1 ? 'memory.oom_control' : 'memory.events'));

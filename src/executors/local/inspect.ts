@@ -86,7 +86,7 @@ function fromRecord(rec: KeyRecord, journals: Journals): JournalFound {
 
 function recordedEnd(rec: KeyRecord): JournalFound | undefined {
   if (rec.failed) return { kind: 'recorded', fields: { neverStarted: true, reason: `CannotStartContainerError: ${rec.failed.message}`, at: rec.failed.at }, ran: false };
-  if (rec.exit) return { kind: 'recorded', fields: exitFields(rec.exit.status, rec.exit.oom, rec.exit.at), ran: true };
+  if (rec.exit) return { kind: 'recorded', fields: exitFields(rec.exit.status, rec.exit.oom, rec.exit.at, rec.exit.usage), ran: true };
   return undefined;
 }
 

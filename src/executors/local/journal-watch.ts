@@ -130,7 +130,7 @@ export class JournalWatch {
       const rec = this.journals.records.get(a.key);
       if (!rec || rec.file !== f) continue;
       if (rec.failed) this.book.finish(a, { neverStarted: true, reason: `CannotStartContainerError: ${rec.failed.message}`, at: rec.failed.at });
-      else if (rec.exit) this.book.finish(a, exitFields(rec.exit.status, rec.exit.oom, rec.exit.at));
+      else if (rec.exit) this.book.finish(a, exitFields(rec.exit.status, rec.exit.oom, rec.exit.at, rec.exit.usage));
     }
   }
 }

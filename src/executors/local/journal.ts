@@ -11,6 +11,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import type { AttemptUsage } from '../executor.js';
+import { parseExitTokens } from './launcher.js';
 import { processStartTime } from './proc.js';
 
 export const JOURNAL_DIR = 'journals';
@@ -57,8 +59,8 @@ export interface KeyRecord {
   file: JournalFile;
   /** S: the command's process (its pid is the command's, exec keeps it) and when it started (epoch ms). */
   start?: RecordedProcess & { at: number };
-  /** X: `oom` when the command failed after an OOM kill in its cgroup. */
-  exit?: { status: number; at: number; oom?: boolean };
+  /** X: `oom` when the command failed after an OOM kill in its cgroup; `usage` where the launcher measured it. */
+  exit?: { status: number; at: number; oom?: boolean; usage?: AttemptUsage };
   failed?: { message: string; at: number };
 }
 
@@ -294,8 +296,13 @@ export class Journals {
         // S KEY PID LO HI MS
         rec.start = { pid: Number(fields[0]), startLo: Number(fields[1]), startHi: Number(fields[2]), at: Number(fields[3]) };
       } else if (type === 88 && fields.length >= 2) {
-        // X KEY STATUS MS[ oom]
-        rec.exit = fields[2] === 'oom' ? { status: Number(fields[0]), at: Number(fields[1]), oom: true } : { status: Number(fields[0]), at: Number(fields[1]) };
+        // X KEY STATUS MS[ oom][ mem=KIB][ cpu=MS]
+        rec.exit = { status: Number(fields[0]), at: Number(fields[1]) };
+        if (fields.length > 2) {
+          const { oom, usage } = parseExitTokens(fields.slice(2));
+          if (oom) rec.exit.oom = true;
+          if (usage) rec.exit.usage = usage;
+        }
       } else if (type === 70 && fields.length >= 1) {
         // F KEY MS MESSAGE
         const msp = line.indexOf(' ', sp + 1);

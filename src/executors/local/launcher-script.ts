@@ -1,7 +1,8 @@
 // The perl launcher of the local executor, embedded as a string so that it is found from dist/ as
 // well as from src/. Node starts it once per LocalExecutor (`perl -e LAUNCHER_SCRIPT -- <dataDir>
-// <clock> <rotateBytes> <cgroupVersion> <cgroupSwap> <cgroupDir> <padding>`; cgroups: 1 or 2, swap
-// 1 when there is a swap limit to set, the data dir's cgroup directory; `0 0 -` for none), writes
+// <clock> <rotateBytes> <cgroupVersion> <cgroupSwap> <cgroupDir> <wait4> <padding>`; cgroups: 1 or 2, swap
+// 1 when there is a swap limit to set, the data dir's cgroup directory; `0 0 -` for none; wait4:
+// the system call's number on this architecture, 0 for none), writes
 // start requests to its stdin and reads reports from its stdout. The launcher itself supervises
 // the attempts: it forks each command directly (one fork and one exec per attempt), reaps it, and
 // records what happened in a journal file it owns. Only modules of perl-base are used (POSIX,
@@ -22,8 +23,12 @@
 //                           launcher forks any of them). If the launcher dies, the requests it did
 //                           not acknowledge were never acted on: the server sends them to the next one.
 //   started KEY PID         the command's process was forked (it execs the command next)
-//   exited KEY STATUS[ oom] the command ended: STATUS as a shell reports it; the X record is
-//                           written; `oom`: it failed after an OOM kill in its cgroup
+//   exited KEY STATUS[ oom][ mem=KIB][ cpu=MS]
+//                           the command ended: STATUS as a shell reports it; the X record is
+//                           written; `oom`: it failed after an OOM kill in its cgroup; mem: its
+//                           peak memory in KiB (the cgroup's high-water mark, else wait4's
+//                           ru_maxrss), cpu: its user + system CPU time in ms (wait4's rusage,
+//                           else the delta of times()), each where measured
 //   failed KEY MESSAGE      the command could not be started (after `started`, when the child
 //                           failed: its F record is written)
 //
@@ -35,8 +40,9 @@
 //                           HI, clock ticks since boot: with the pid, it names the process for
 //                           good; read from the boot-time clock just before and just after the
 //                           fork, which costs the child no /proc read) and the epoch ms
-//   X KEY STATUS MS[ oom]   the launcher, after reaping the command (and emptying its cgroup),
-//                           before it reports `exited`
+//   X KEY STATUS MS[ oom][ mem=KIB][ cpu=MS]
+//                           the launcher, after reaping the command (and emptying its cgroup),
+//                           before it reports `exited` (the same fields as the report)
 //   F KEY MS MESSAGE        the child (or the launcher, when fork fails): the command was not started
 //   E                       the launcher read its stdin to the end: it forks nothing more
 //   Q                       the launcher exits: every child it forked is reaped and journaled
@@ -77,7 +83,7 @@ use POSIX ();
 use Fcntl qw(O_RDONLY O_WRONLY O_CREAT O_EXCL O_APPEND F_GETFL F_SETFL O_NONBLOCK);
 use Errno qw(EINTR EAGAIN EEXIST ENOENT);
 
-my ($data_dir, $clock, $rotate_at, $cg_ver, $cg_swap, $cg_dir) = @ARGV;
+my ($data_dir, $clock, $rotate_at, $cg_ver, $cg_swap, $cg_dir, $wait4) = @ARGV;
 $0 = "openbatch-launcher $data_dir";
 POSIX::sigprocmask(POSIX::SIG_BLOCK(), POSIX::SigSet->new(POSIX::SIGHUP(), POSIX::SIGINT(), POSIX::SIGQUIT(), POSIX::SIGTERM(), POSIX::SIGPIPE()));
 $SIG{CHLD} = sub { };    # a child's end interrupts select()
@@ -89,6 +95,17 @@ $cg_ver = 0 unless defined $cg_ver && ($cg_ver eq '1' || $cg_ver eq '2') && defi
 my ($cg_mem_file, $cg_swap_file) = $cg_ver == 1 ? ('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes') : ('memory.max', 'memory.swap.max');
 $cg_swap = $cg_ver && defined $cg_swap && $cg_swap eq '1';
 my $cg_kill = $cg_ver == 2 && -e "$cg_dir/cgroup.kill";
+my $cg_peak_file = $cg_ver == 1 ? 'memory.max_usage_in_bytes' : 'memory.peak';    # v2: kernel 5.19+
+
+# wait4(2) through syscall() (perl has no binding; its number comes from the server): it reaps like
+# waitpid and returns the child's rusage, its reaped descendants included (64-bit struct rusage:
+# ru_utime, ru_stime as two 8-byte fields each, then ru_maxrss in KiB). Checked once: with no child,
+# wait4(-1, WNOHANG) fails with ECHILD; anything else and waitpid with times() deltas are used.
+$wait4 = 0 unless defined $wait4 && $wait4 =~ /^[1-9][0-9]*$/ && length(pack('q', 0)) == 8 && eval {
+    my ($s, $ru) = ("\0" x 4, "\0" x 144);
+    syscall($wait4, -1, $s, 1, $ru) == -1 && $! == POSIX::ECHILD();
+};
+my $cpu_seen = 0;    # without wait4: the reaped children's CPU time so far (times()), seconds
 
 # clock_gettime(CLOCK_REALTIME) in epoch ms, clock_gettime(CLOCK_BOOTTIME) in clock ticks (the
 # unit of /proc/PID/stat's start time): through syscall(), whose number for this architecture comes
@@ -364,17 +381,35 @@ sub cg_retry {
     } @cg_pending;
 }
 
+# Reaps one child without blocking: (pid, status, usage fields for the X record), pid <= 0: none.
+sub reap_one {
+    if ($wait4) {
+        my ($s, $ru) = ("\0" x 4, "\0" x 144);
+        my $p = syscall($wait4, -1, $s, POSIX::WNOHANG(), $ru);
+        return ($p) if $p <= 0;
+        my ($us, $uu, $ss, $su, $max) = unpack('q5', $ru);
+        return ($p, unpack('i', $s), $max, int(($us + $ss) * 1000 + ($uu + $su) / 1000));
+    }
+    my $p = waitpid(-1, POSIX::WNOHANG());
+    return ($p) if $p <= 0;
+    my $st = $?;
+    my (undef, undef, $cu, $cs) = times;    # cumulative over the reaped children: this one is the delta
+    my $cpu = $cu + $cs - $cpu_seen;
+    $cpu_seen = $cu + $cs;
+    return ($p, $st, undef, int($cpu * 1000 + 0.5));
+}
+
 sub reap {
     my @dead;
     for (;;) {
-        my $p = waitpid(-1, POSIX::WNOHANG());
+        my ($p, $st, $mem, $cpu) = reap_one();
         last if $p <= 0;
-        push @dead, [$p, $?];
+        push @dead, [$p, $st, $mem, $cpu];
     }
     return unless @dead;
     drain_failures();    # a child writes its failure before it exits
     for my $d (@dead) {
-        my ($pid, $st) = @$d;
+        my ($pid, $st, $mem, $cpu) = @$d;
         my $kid = delete $kids{$pid} or next;
         my ($key, $seq) = @$kid;
         kill 'KILL', -$pid;    # what is left of the command's process group
@@ -384,13 +419,17 @@ sub reap {
         if ($cg_ver) {
             my $cg = "$cg_dir/$key";
             $oom = ' oom' if !defined $msg && $code != 0 && cg_oom($cg, $code);
+            # The cgroup's high-water mark: all its processes together (one read, before removal).
+            my $peak = defined $msg ? undef : slurp("$cg/$cg_peak_file");
+            $mem = int($1 / 1024) if defined $peak && $peak =~ /^([0-9]+)/ && $1 > 0;
             cg_clean($cg);    # and whatever left the process group (setsid)
         }
         if (defined $msg) {
             out("failed $key $msg\n");
         } else {
-            syswrite($jfh{$seq}, "X $key $code " . now_ms() . "$oom\n");
-            out("exited $key $code$oom\n");
+            my $use = (defined $mem ? " mem=$mem" : '') . (defined $cpu ? " cpu=$cpu" : '');
+            syswrite($jfh{$seq}, "X $key $code " . now_ms() . "$oom$use\n");
+            out("exited $key $code$oom$use\n");
         }
         delete $jfh{$seq} if --$jrefs{$seq} == 0 && $seq != $jseq;
     }

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
+import type { AttemptUsage } from '../executor.js';
 import type { CgroupConfig } from './cgroups.js';
 import { LAUNCHER_SCRIPT, PERL_LAUNCHER_NAME } from './launcher-script.js';
 
@@ -29,8 +30,8 @@ export interface LauncherReports<R extends LaunchRequest> {
   acked(launcher: PerlLauncher<R>, requests: R[], seq: number): void;
   /** The command's process was forked (it execs the command next): `commandPid` is the command's pid. */
   started(launcher: PerlLauncher<R>, key: string, commandPid: number): void;
-  /** The command ended with this status (its X record is written); `oom`: it failed, and a process in its cgroup was OOM-killed. */
-  exited(launcher: PerlLauncher<R>, key: string, status: number, oom: boolean): void;
+  /** The command ended with this status (its X record is written); `oom`: it failed, and a process in its cgroup was OOM-killed; `usage`: what it used, where measured. */
+  exited(launcher: PerlLauncher<R>, key: string, status: number, oom: boolean, usage?: AttemptUsage): void;
   /** The command could not be started (its F record is written, when possible). */
   failed(launcher: PerlLauncher<R>, key: string, message: string): void;
   /** The launcher process is gone (crashed, killed, or never started); all its output was read. */
@@ -39,6 +40,29 @@ export interface LauncherReports<R extends LaunchRequest> {
 
 /** clock_gettime's system call number on this architecture (the launcher's precise clock; 0: whole seconds). */
 const CLOCK_GETTIME: Partial<Record<string, number>> = { x64: 228, arm64: 113, riscv64: 113, loong64: 113, ppc64: 246, s390x: 260 };
+
+/** wait4's system call number (the attempts' rusage: peak memory and CPU time); elsewhere the launcher measures CPU time only, with times(). */
+const WAIT4: Partial<Record<string, number>> = { x64: 61, arm64: 260 };
+
+/**
+ * The fields after an X record's or `exited` report's status and time: `oom`, `mem=KIB` (peak
+ * memory), `cpu=MS` (CPU time), each optional, in any order; unknown ones are ignored.
+ */
+export function parseExitTokens(tokens: readonly string[]): { oom: boolean; usage?: AttemptUsage } {
+  let oom = false;
+  let usage: AttemptUsage | undefined;
+  for (const t of tokens) {
+    if (t === 'oom') oom = true;
+    else if (t.startsWith('mem=') || t.startsWith('cpu=')) {
+      const n = Number(t.slice(4));
+      if (!Number.isFinite(n) || n < 0 || t.length === 4) continue;
+      usage ??= {};
+      if (t.charCodeAt(0) === 109) usage.peakMemoryMiB = Math.round((n / 1024) * 10) / 10;
+      else usage.cpuSeconds = n / 1000;
+    }
+  }
+  return usage ? { oom, usage } : { oom };
+}
 
 /** Default size at which the launcher starts a new journal file. */
 export const JOURNAL_ROTATE_BYTES = 4 * 1024 * 1024;
@@ -124,7 +148,8 @@ export class PerlLauncher<R extends LaunchRequest> {
     const padding = '-'.repeat(Math.max(0, longest - Buffer.byteLength(LAUNCHER_SCRIPT)));
     const clock = String(CLOCK_GETTIME[process.arch] ?? 0);
     const cg = cgroups ? [String(cgroups.version), cgroups.swap ? '1' : '0', cgroups.dir] : ['0', '0', '-'];
-    this.child = spawn(perlPath, ['-e', LAUNCHER_SCRIPT, '--', dataDir, clock, String(Math.max(1, Math.floor(rotateBytes))), ...cg, padding], {
+    const wait4 = String(WAIT4[process.arch] ?? 0);
+    this.child = spawn(perlPath, ['-e', LAUNCHER_SCRIPT, '--', dataDir, clock, String(Math.max(1, Math.floor(rotateBytes))), ...cg, wait4, padding], {
       stdio: ['pipe', 'pipe', 'pipe'],
       // Its own session: signals to the server's process group (a terminal's ^C) do not reach it.
       detached: true,
@@ -275,7 +300,12 @@ export class PerlLauncher<R extends LaunchRequest> {
         return;
       case 'exited': {
         const sp = arg.indexOf(' ');
-        this.reports.exited(this, key, Number(sp < 0 ? arg : arg.slice(0, sp)), sp >= 0 && arg.slice(sp + 1) === 'oom');
+        const status = Number(sp < 0 ? arg : arg.slice(0, sp));
+        if (sp < 0) this.reports.exited(this, key, status, false);
+        else {
+          const { oom, usage } = parseExitTokens(arg.slice(sp + 1).split(' '));
+          this.reports.exited(this, key, status, oom, usage);
+        }
         return;
       }
       case 'failed':

@@ -72,9 +72,9 @@ export class PerlStarter {
         }
       },
       started: (l, key, pid) => this.onStarted(l, key, pid),
-      exited: (l, key, status, oom) => {
+      exited: (l, key, status, oom, usage) => {
         const attempt = this.fromLauncher(l, key);
-        if (attempt) this.book.finish(attempt, exitFields(status, oom));
+        if (attempt) this.book.finish(attempt, exitFields(status, oom, undefined, usage));
       },
       failed: (l, key, message) => {
         const attempt = this.fromLauncher(l, key);

@@ -9,10 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AttemptSpec } from '../executor.js';
-import { REASON_SUPERVISOR_KILLED, alreadyDispatched, errno, hostFailure, type Attempt, type AttemptBook } from './attempts.js';
+import { REASON_SUPERVISOR_KILLED, alreadyDispatched, errno, hostFailure, withCgroupPeak, type Attempt, type AttemptBook, type ExitFields } from './attempts.js';
 import { memoryLimitBytes } from './cgroups.js';
 import { killAttemptProcesses } from './proc.js';
-import { SUPERVISOR_ARG0, findSetsid, readPids, readRecordedExit, supervisorScript } from './supervisor.js';
+import { SUPERVISOR_ARG0, findSetsid, readCpuSeconds, readPids, readRecordedExit, supervisorScript } from './supervisor.js';
 
 export class SpawnStarter {
   /** The shell supervisor (needs setsid): made when first needed. */
@@ -129,7 +129,13 @@ export class SpawnStarter {
         // The supervisor exits with the status it recorded (0..255, 128+N for signal N); a failure
         // may come with more in the state dir (an OOM kill, a command never started).
         const recorded = code !== 0 && cgroups ? readRecordedExit(stateDir) : undefined;
-        this.book.finish(attempt, recorded ?? { exitCode: code });
+        const fields: ExitFields = recorded ?? { exitCode: code };
+        if (!recorded) {
+          const cpuSeconds = readCpuSeconds(stateDir);
+          if (cpuSeconds !== undefined) fields.usage = { cpuSeconds };
+        }
+        // The cgroup's high-water mark (one read, before it is removed).
+        this.book.finish(attempt, withCgroupPeak(fields, cgroups, key));
         cgroups?.remove(key); // the supervisor killed what was left in it
         return;
       }

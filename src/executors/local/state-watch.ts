@@ -9,7 +9,7 @@
 
 import fs from 'node:fs';
 import type { AttemptSpec } from '../executor.js';
-import { REASON_SUPERVISOR_GONE, type Attempt, type AttemptBook } from './attempts.js';
+import { REASON_SUPERVISOR_GONE, withCgroupPeak, type Attempt, type AttemptBook } from './attempts.js';
 import type { Found } from './inspect.js';
 import { isLiveSupervisor, isRecordedProcess, killAttemptProcesses, killGroup } from './proc.js';
 import { isSafePid, readPids, readRecordedExit, type RecordedExit } from './supervisor.js';
@@ -79,7 +79,7 @@ export class StateWatch {
 
   private finishRecorded(attempt: Attempt, recorded: RecordedExit): void {
     if ('exitCode' in recorded) this.book.reportRunning(attempt);
-    this.book.finish(attempt, recorded);
+    this.book.finish(attempt, withCgroupPeak(recorded, this.book.cgroups, attempt.spec.key));
     this.book.cgroups?.killAndRemove(attempt.spec.key); // its supervisor is not ours: the server removes the cgroup
   }
 

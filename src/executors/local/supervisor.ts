@@ -10,6 +10,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import type { AttemptUsage } from '../executor.js';
 import { REASON_OOM, type CgroupConfig } from './cgroups.js';
 
 /** "<message>\n" (then exit is "127\n"): written by the perl supervisors of earlier versions, still read. */
@@ -28,6 +29,9 @@ export const PID_FILE = 'pid';
 export const EXIT_FILE = 'exit';
 /** Written (empty) by the supervisor, before the exit file, when the command failed after an OOM kill in its cgroup. */
 export const OOM_FILE = 'oom';
+/** Written by the supervisor before the exit file: the output of the shell's `times` builtin (its
+ *  second line: the user and system CPU time of the command and the descendants it reaped). */
+export const USAGE_FILE = 'usage';
 
 /**
  * The supervisor script (POSIX sh; dash on Debian). $1 is the state directory, the rest the command
@@ -54,6 +58,7 @@ export function supervisorScript(setsidPath: string, cgroups?: CgroupConfig): st
       'shift',
       `(read -r p _ </proc/self/stat && echo "$p $$" >"$d/${PID_FILE}"; exec ${shQuote(setsidPath)} "$@" 2>&1)`,
       's=$?',
+      `times >"$d/${USAGE_FILE}"`,
       `read -r p _ <"$d/${PID_FILE}" && kill -KILL -"$p"`,
       `echo "$s" >"$d/${EXIT_FILE}"`,
       'exit "$s"',
@@ -74,6 +79,7 @@ export function supervisorScript(setsidPath: string, cgroups?: CgroupConfig): st
     'shift 2',
     `(read -r p _ </proc/self/stat && { echo "$p" >"$c/cgroup.procs" || { echo "cannot move the command into the cgroup $c" >"$d/${FAILED_FILE}"; exit 127; }; } && echo "$p $$" >"$d/${PID_FILE}"; exec ${shQuote(setsidPath)} "$@" 2>&1)`,
     's=$?',
+    `times >"$d/${USAGE_FILE}"`,
     `read -r p _ <"$d/${PID_FILE}" && kill -KILL -"$p"`,
     killAll,
     `[ "$s" = 0 ] || { [ -e "$c/${events}" ] && while read -r k v; do [ "$k" = oom_kill ] && [ "$v" != 0 ] && : >"$d/${OOM_FILE}"; done <"$c/${events}"; } 2>/dev/null`,
@@ -159,7 +165,25 @@ export function readPids(stateDir: string, withTime = false): AttemptPids | unde
 }
 
 /** What a supervisor recorded as the end of an attempt: the command's status (and the OOM reason), or why it never ran. */
-export type RecordedExit = { exitCode: number; reason?: string } | { neverStarted: true; reason: string };
+export type RecordedExit = { exitCode: number; reason?: string; usage?: AttemptUsage } | { neverStarted: true; reason: string };
+
+/**
+ * The command's CPU time (user + system, seconds) from the usage file, or undefined: `times` prints
+ * the shell's own times, then its children's, as `0m1.010000s 0m0.004000s` (dash; `0m1.01s` in
+ * older versions, `1m2.5s` past a minute).
+ */
+export function readCpuSeconds(stateDir: string): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(stateDir, USAGE_FILE), 'latin1');
+  } catch {
+    return undefined;
+  }
+  const m = /^\s*(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/m.exec(text.split('\n')[1] ?? '');
+  if (!m) return undefined;
+  const s = Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+  return Number.isFinite(s) ? Math.round(s * 1000) / 1000 : undefined;
+}
 
 /**
  * The recorded end of the attempt, or undefined while there is none (or it is incomplete). A
@@ -178,8 +202,10 @@ export function readRecordedExit(stateDir: string): RecordedExit | undefined {
     }
     if (text !== undefined && text.endsWith('\n')) return { neverStarted: true, reason: `CannotStartContainerError: ${text.slice(0, -1)}` };
   }
-  if (exitCode !== 0 && fs.existsSync(path.join(stateDir, OOM_FILE))) return { exitCode, reason: REASON_OOM };
-  return { exitCode };
+  const cpuSeconds = readCpuSeconds(stateDir);
+  const usage = cpuSeconds !== undefined ? { usage: { cpuSeconds } } : {};
+  if (exitCode !== 0 && fs.existsSync(path.join(stateDir, OOM_FILE))) return { exitCode, reason: REASON_OOM, ...usage };
+  return { exitCode, ...usage };
 }
 
 /**

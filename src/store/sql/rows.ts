@@ -143,6 +143,8 @@ export function rowToAttempt(r: AttemptRow): Attempt {
   if (r.reason != null) a.reason = r.reason;
   if (r.status_reason != null) a.statusReason = r.status_reason;
   if (r.gpu_indices != null && r.gpu_indices !== '') a.gpuIndices = r.gpu_indices.split(',').map(Number);
+  if (r.peak_memory_mib != null) a.peakMemoryMiB = Number(r.peak_memory_mib);
+  if (r.cpu_seconds != null) a.cpuSeconds = Number(r.cpu_seconds);
   return a;
 }
 
@@ -153,6 +155,9 @@ export const ATTEMPT_PATCH_COLUMNS: Record<keyof AttemptPatch, keyof AttemptRow>
   exitCode: 'exit_code',
   reason: 'reason',
   statusReason: 'status_reason',
+  peakMemoryMiB: 'peak_memory_mib',
+  cpuSeconds: 'cpu_seconds',
+  jobDefinitionName: 'job_definition_name',
 };
 
 export function docWithoutTags<T extends { tags: Tags }>(record: T): string {
