@@ -374,8 +374,12 @@ export function parseIpIfPossible(text: string): Uint8Array | undefined {
   return bytes;
 }
 
+/** A pattern element as Ruler's JSON parser names it in messages: the text of its first token. */
 function describe(x: unknown): string {
-  return x === undefined ? ']' : typeof x === 'string' ? x : JSON.stringify(x);
+  if (x === undefined) return ']'; // the array ended
+  if (Array.isArray(x)) return '[';
+  if (isPlainObject(x)) return '{';
+  return typeof x === 'string' ? x : JSON.stringify(x);
 }
 
 function fail(reason: string, path: string[]): never {
@@ -407,8 +411,10 @@ function flattenEvent(event: unknown): Map<string, EventLeaf[]> {
   let arrays = 0;
   const walk = (v: unknown, path: string, trail: (readonly [number, number])[]): void => {
     if (Array.isArray(v)) {
+      // A value directly in an array is not tied to its element (as in Ruler), only what is inside
+      // an object or array element is: {"a": ["p", {"b": 1}]} matches {"a": ["p"], "a.b": [1]}... as paths.
       const id = arrays++;
-      v.forEach((x, i) => walk(x, path, [...trail, [id, i] as const]));
+      v.forEach((x, i) => walk(x, path, x !== null && typeof x === 'object' ? [...trail, [id, i] as const] : trail));
     } else if (isPlainObject(v)) {
       for (const [k, x] of Object.entries(v)) walk(x, path === '' ? k : `${path}.${k}`, trail);
     } else if (path !== '' && (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) {
@@ -421,34 +427,48 @@ function flattenEvent(event: unknown): Map<string, EventLeaf[]> {
   return out;
 }
 
+// A field is met by one of its matching values, or, when it allows {"exists": false}, by having no
+// value in the array elements the fields before it (by name, as Ruler walks them) were matched in.
+// Search for one choice per field that keeps every choice in the same array elements.
+interface FieldChoices {
+  hits: EventLeaf[];
+  /** Every value at the path, when the field may also be met by absence. */
+  absentUnless?: EventLeaf[];
+}
+
 function matchesRule(rule: FlatRule, leaves: Map<string, EventLeaf[]>): boolean {
-  // Per field, the event values that satisfy it; then pick one per field, array-consistently.
-  const choices: EventLeaf[][] = [];
-  for (const [path, matchers] of rule) {
+  const fields: FieldChoices[] = [];
+  for (const path of [...rule.keys()].sort()) {
+    const matchers = rule.get(path) ?? [];
     const values = leaves.get(path) ?? [];
+    const allowsAbsent = matchers.some((m) => m.kind === 'exists' && !m.value);
     if (values.length === 0) {
-      if (matchers.some((m) => m.kind === 'exists' && !m.value)) continue; // absent, as asked
+      if (allowsAbsent) continue;
       return false;
     }
     const hits = values.filter((leaf) => matchers.some((m) => matchesValue(m, leaf.value)));
-    if (hits.length === 0) return false;
-    choices.push(hits);
+    if (hits.length === 0 && !allowsAbsent) return false;
+    fields.push(allowsAbsent ? { hits, absentUnless: values } : { hits });
   }
-  choices.sort((a, b) => a.length - b.length);
-  return pickConsistent(choices, 0, new Map());
+  return choose(fields, 0, new Map());
 }
 
-function pickConsistent(choices: EventLeaf[][], i: number, chosen: Map<number, number>): boolean {
-  if (i === choices.length) return true;
-  for (const leaf of choices[i]) {
-    if (leaf.trail.some(([id, idx]) => chosen.has(id) && chosen.get(id) !== idx)) continue;
+function choose(fields: FieldChoices[], i: number, chosen: Map<number, number>): boolean {
+  if (i === fields.length) return true;
+  const field = fields[i];
+  for (const leaf of field.hits) {
+    if (!consistent(leaf, chosen)) continue;
     const added = leaf.trail.filter(([id]) => !chosen.has(id));
     for (const [id, idx] of added) chosen.set(id, idx);
-    if (pickConsistent(choices, i + 1, chosen)) return true;
+    if (choose(fields, i + 1, chosen)) return true;
     for (const [id] of added) chosen.delete(id);
-    if (leaf.trail.length === 0) return false; // every other candidate would constrain no more
   }
-  return false;
+  const absent = field.absentUnless !== undefined && !field.absentUnless.some((leaf) => consistent(leaf, chosen));
+  return absent && choose(fields, i + 1, chosen);
+}
+
+function consistent(leaf: EventLeaf, chosen: Map<number, number>): boolean {
+  return leaf.trail.every(([id, idx]) => !chosen.has(id) || chosen.get(id) === idx);
 }
 
 function matchesValue(m: Matcher, v: Leaf): boolean {
