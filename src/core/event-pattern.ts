@@ -42,12 +42,12 @@ type Leaf = string | number | boolean | null;
 
 export type Matcher =
   | { kind: 'exactly'; value: Leaf; ip?: Uint8Array }
-  | { kind: 'prefix'; value: string; ignoreCase: boolean }
-  | { kind: 'suffix'; value: string; ignoreCase: boolean }
-  | { kind: 'equals-ignore-case'; value: string }
+  | { kind: 'prefix' | 'suffix'; value: string }
+  | { kind: 'prefix-ignore-case' | 'suffix-ignore-case' | 'equals-ignore-case'; cases: CaseAlternatives }
   | { kind: 'wildcard'; segments: WildcardSegments }
   | { kind: 'anything-but'; strings: readonly string[]; numbers: readonly number[] }
-  | { kind: 'anything-but-prefix' | 'anything-but-suffix' | 'anything-but-ignore-case'; values: readonly string[] }
+  | { kind: 'anything-but-prefix' | 'anything-but-suffix'; values: readonly string[] }
+  | { kind: 'anything-but-ignore-case'; cases: readonly CaseAlternatives[] }
   | { kind: 'anything-but-wildcard'; patterns: readonly WildcardSegments[] }
   | { kind: 'numeric'; lower?: Bound; upper?: Bound }
   | { kind: 'exists'; value: boolean }
@@ -57,6 +57,9 @@ interface Bound {
   value: number;
   inclusive: boolean;
 }
+
+/** Per character of an equals-ignore-case value, its lower and upper case (see ignoreCase). */
+type CaseAlternatives = readonly (readonly string[])[];
 
 /** A wildcard pattern: the literal segments between its `*`s (one segment: no star). */
 type WildcardSegments = readonly string[];
@@ -165,11 +168,11 @@ function parseMatchExpression(expr: Record<string, unknown>, fieldPath: string[]
     case 'suffix': {
       if (isPlainObject(v)) return oneKey(parseIgnoreCaseAffix(op, v, path));
       if (typeof v !== 'string') fail(`${op} match pattern must be a string`, path);
-      return oneKey({ kind: op, value: v, ignoreCase: false });
+      return oneKey({ kind: op, value: v });
     }
     case 'equals-ignore-case':
       if (typeof v !== 'string') fail('equals-ignore-case match pattern must be a string', path);
-      return oneKey({ kind: 'equals-ignore-case', value: v });
+      return oneKey({ kind: 'equals-ignore-case', cases: ignoreCase(v) });
     case 'wildcard':
       if (typeof v !== 'string') fail('wildcard match pattern must be a string', path);
       return oneKey({ kind: 'wildcard', segments: parseWildcard(v, path) });
@@ -198,7 +201,7 @@ function parseIgnoreCaseAffix(op: 'prefix' | 'suffix', v: Record<string, unknown
   const value = v[keys[0]];
   if (typeof value !== 'string') fail('equals-ignore-case match pattern must be a string', [...path, keys[0]]);
   if (keys.length > 1) fail('Only one key allowed in match expression', path);
-  return { kind: op, value, ignoreCase: true };
+  return { kind: op === 'prefix' ? 'prefix-ignore-case' : 'suffix-ignore-case', cases: ignoreCase(value) };
 }
 
 function parseAnythingBut(v: unknown, path: string[]): Matcher {
@@ -229,7 +232,7 @@ function parseAnythingBut(v: unknown, path: string[]): Matcher {
       case 'wildcard':
         return { kind: 'anything-but-wildcard', patterns: strings.map((s) => parseWildcard(s, at)) };
       case 'equals-ignore-case':
-        return { kind: 'anything-but-ignore-case', values: strings.map(fold) };
+        return { kind: 'anything-but-ignore-case', cases: strings.map(ignoreCase) };
       default:
         return { kind: op === 'prefix' ? 'anything-but-prefix' : 'anything-but-suffix', values: strings };
     }
@@ -477,11 +480,15 @@ function matchesValue(m: Matcher, v: Leaf): boolean {
       if (v === m.value) return true;
       return m.ip !== undefined && typeof v === 'string' && sameBytes(m.ip, parseIpIfPossible(v));
     case 'prefix':
-      return typeof v === 'string' && (m.ignoreCase ? fold(v).startsWith(fold(m.value)) : v.startsWith(m.value));
+      return typeof v === 'string' && v.startsWith(m.value);
     case 'suffix':
-      return typeof v === 'string' && (m.ignoreCase ? fold(v).endsWith(fold(m.value)) : v.endsWith(m.value));
+      return typeof v === 'string' && v.endsWith(m.value);
+    case 'prefix-ignore-case':
+      return typeof v === 'string' && matchesIgnoringCase(m.cases, v, 'prefix');
+    case 'suffix-ignore-case':
+      return typeof v === 'string' && matchesIgnoringCase(m.cases, v, 'suffix');
     case 'equals-ignore-case':
-      return typeof v === 'string' && fold(v) === fold(m.value);
+      return typeof v === 'string' && matchesIgnoringCase(m.cases, v, 'equals');
     case 'wildcard':
       return typeof v === 'string' && wildcardMatches(m.segments, v);
     // anything-but matches any present value it does not exclude, whatever its type.
@@ -494,7 +501,7 @@ function matchesValue(m: Matcher, v: Leaf): boolean {
     case 'anything-but-suffix':
       return typeof v !== 'string' || !m.values.some((s) => v.endsWith(s));
     case 'anything-but-ignore-case':
-      return typeof v !== 'string' || !m.values.includes(fold(v));
+      return typeof v !== 'string' || !m.cases.some((c) => matchesIgnoringCase(c, v, 'equals'));
     case 'anything-but-wildcard':
       return typeof v !== 'string' || !m.patterns.some((p) => wildcardMatches(p, v));
     case 'numeric':
@@ -512,9 +519,32 @@ function matchesValue(m: Matcher, v: Leaf): boolean {
   }
 }
 
-/** Case folding for the equals-ignore-case family. */
-function fold(s: string): string {
-  return s.toUpperCase().toLowerCase();
+// Ruler's equals-ignore-case: each character of the pattern stands for its lower or its upper case
+// (Locale.ROOT), so "ß" also matches "SS", but a final "ς" does not match "Σ"'s lower case "σ".
+function ignoreCase(value: string): CaseAlternatives {
+  return Array.from(value, (c) => {
+    const lower = c.toLowerCase();
+    const upper = c.toUpperCase();
+    return lower === upper ? [lower] : [lower, upper];
+  });
+}
+
+/** Whether `v` equals / starts with / ends with a spelling the alternatives allow. */
+function matchesIgnoringCase(cases: CaseAlternatives, v: string, how: 'equals' | 'prefix' | 'suffix'): boolean {
+  // Positions in `v` reachable after each character (from the end, for a suffix).
+  let reachable = new Set([how === 'suffix' ? v.length : 0]);
+  const steps = how === 'suffix' ? [...cases].reverse() : cases;
+  for (const alternatives of steps) {
+    const next = new Set<number>();
+    for (const pos of reachable) {
+      for (const a of alternatives) {
+        if (how === 'suffix' ? v.endsWith(a, pos) : v.startsWith(a, pos)) next.add(how === 'suffix' ? pos - a.length : pos + a.length);
+      }
+    }
+    if (next.size === 0) return false;
+    reachable = next;
+  }
+  return how !== 'equals' || reachable.has(v.length);
 }
 
 // The first and last segments anchor the ends; the ones between are found leftmost-first in

@@ -199,6 +199,12 @@ describe('equals-ignore-case (eb-create-pattern-operators.html, "Equals-ignore-c
     { name: 'a different string', pattern: { 'detail-type': [{ 'equals-ignore-case': 'I do not match' }] }, event: ec2Event, want: false },
     { name: 'an empty string', pattern: { v: [{ 'equals-ignore-case': '' }] }, event: { v: '' }, want: true },
     { name: 'an empty string is not a prefix match', pattern: { v: [{ 'equals-ignore-case': '' }] }, event: { v: 'x' }, want: false },
+    // Event Ruler: each pattern character stands for its lower or upper case (Locale.ROOT).
+    { name: '"ß" also matches "SS"', pattern: { v: [{ 'equals-ignore-case': 'straße' }] }, event: { v: 'STRASSE' }, want: true },
+    { name: 'a final sigma is not the lower case of Σ', pattern: { v: [{ 'equals-ignore-case': 'ΣΑΣ' }] }, event: { v: 'σας' }, want: false },
+    { name: 'the Kelvin sign is not a K', pattern: { v: [{ 'equals-ignore-case': 'k' }] }, event: { v: '\u212a' }, want: false },
+    { name: 'prefix ignoring case with a longer upper case', pattern: { v: [{ prefix: { 'equals-ignore-case': 'ß' } }] }, event: { v: 'SSx' }, want: true },
+    { name: 'suffix ignoring case with a longer upper case', pattern: { v: [{ suffix: { 'equals-ignore-case': 'ß' } }] }, event: { v: 'xSS' }, want: true },
   ]);
 });
 
