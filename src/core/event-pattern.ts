@@ -16,7 +16,9 @@
 // - All fields of a pattern must match (AND). "$or" forks the pattern into alternatives, so a
 //   pattern is a list of flat rules (path -> matchers) and matches if any rule matches.
 // - Array consistency: two fields never match from objects in different elements of the same
-//   event array ({"a": [{"x": 1}, {"y": 2}]} does not match {"a": {"x": [1], "y": [2]}}).
+//   event array ({"a": [{"x": 1}, {"y": 2}]} does not match {"a": {"x": [1], "y": [2]}}), and
+//   {"exists": false} only looks in the array elements the fields before it (by name) matched in.
+// Checked against Event Ruler 2.0.1 itself by differential fuzzing (matches and rejection reasons).
 
 /** The pattern is not valid: `reason` is EventBridge's (Event Ruler's) wording, `path` the field. */
 export class InvalidEventPatternError extends Error {
@@ -414,8 +416,8 @@ function flattenEvent(event: unknown): Map<string, EventLeaf[]> {
   let arrays = 0;
   const walk = (v: unknown, path: string, trail: (readonly [number, number])[]): void => {
     if (Array.isArray(v)) {
-      // A value directly in an array is not tied to its element (as in Ruler), only what is inside
-      // an object or array element is: {"a": ["p", {"b": 1}]} matches {"a": ["p"], "a.b": [1]}... as paths.
+      // Only what sits inside an object or array element is tied to that element (as in Ruler);
+      // a plain value in the array is not.
       const id = arrays++;
       v.forEach((x, i) => walk(x, path, x !== null && typeof x === 'object' ? [...trail, [id, i] as const] : trail));
     } else if (isPlainObject(v)) {
