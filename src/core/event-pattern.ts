@@ -404,10 +404,19 @@ interface EventLeaf {
   trail: readonly (readonly [number, number])[];
 }
 
-/** Whether `event` (a parsed JSON event) matches the pattern. */
+/** Whether `event` (a parsed JSON event, or a PreparedEvent) matches the pattern. */
 export function matchesEventPattern(pattern: EventPattern, event: unknown): boolean {
-  const leaves = flattenEvent(event);
+  const leaves = event instanceof PreparedEvent ? event.leaves : flattenEvent(event);
   return pattern.rules.some((rule) => matchesRule(rule, leaves));
+}
+
+/** An event flattened once, to match it against many patterns (the rules of a bus). */
+export class PreparedEvent {
+  /** @internal */
+  readonly leaves: ReadonlyMap<string, EventLeaf[]>;
+  constructor(event: unknown) {
+    this.leaves = flattenEvent(event);
+  }
 }
 
 /** The event's leaf values by dotted path (arrays flattened; objects in arrays keep their trail). */
@@ -441,7 +450,7 @@ interface FieldChoices {
   absentUnless?: EventLeaf[];
 }
 
-function matchesRule(rule: FlatRule, leaves: Map<string, EventLeaf[]>): boolean {
+function matchesRule(rule: FlatRule, leaves: ReadonlyMap<string, EventLeaf[]>): boolean {
   const fields: FieldChoices[] = [];
   for (const path of [...rule.keys()].sort()) {
     const matchers = rule.get(path) ?? [];

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 
-import { InvalidEventPatternError, matchesEventPattern, parseEventPattern } from '../../src/core/event-pattern.js';
+import { InvalidEventPatternError, matchesEventPattern, parseEventPattern, PreparedEvent } from '../../src/core/event-pattern.js';
 
 const matches = (pattern: unknown, event: unknown): boolean =>
   matchesEventPattern(parseEventPattern(typeof pattern === 'string' ? pattern : JSON.stringify(pattern)), event);
@@ -586,6 +586,19 @@ describe('properties', () => {
         assert.equal(matches(pattern, { f: other }), other !== excluded, JSON.stringify({ excluded, other }));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  test('a PreparedEvent matches exactly as the event it was made from', () => {
+    fc.assert(
+      fc.property(event, event, fc.infiniteStream(fc.nat()), (e, other, picks) => {
+        const it = picks[Symbol.iterator]();
+        const pattern = patternFrom(e, (n) => (it.next().value as number) % n);
+        fc.pre(pattern !== undefined);
+        const compiled = parseEventPattern(JSON.stringify(pattern));
+        for (const x of [e, other]) assert.equal(matchesEventPattern(compiled, new PreparedEvent(x)), matchesEventPattern(compiled, x));
+      }),
+      { numRuns: 200 },
     );
   });
 
