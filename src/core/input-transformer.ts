@@ -118,7 +118,8 @@ function predefinedValue(name: string, event: unknown, context: InputTransformer
     case 'aws.events.event.ingestion-time': {
       const t = context.ingestionTime;
       if (t === undefined) return typeof e.time === 'string' ? e.time : '';
-      return typeof t === 'string' ? t : new Date(t).toISOString();
+      // EventBridge writes times to the second ("2015-11-11T21:29:54Z", as an event's `time`).
+      return typeof t === 'string' ? t : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
     }
     case 'aws.events.event': {
       // Without `detail`; AWS delivers `detail-type` under the key `detailType` here.

@@ -156,18 +156,18 @@ describe('values by where the placeholder sits (AWS behaviour the docs do not sp
 });
 
 describe('predefined variables', () => {
-  test('rule ARN, rule name and ingestion time (a Date becomes ISO 8601)', () => {
+  test('rule ARN, rule name and ingestion time (a Date becomes ISO 8601, to the second)', () => {
     const body = applyInputTransformer(
       { InputTemplate: '"<aws.events.rule-arn> <aws.events.rule-name> <aws.events.event.ingestion-time>"' },
       ec2Event,
       { ...rule, ingestionTime: new Date(Date.UTC(2026, 10, 28, 19, 0, 0)) },
     );
-    assert.equal(body, `"${rule.ruleArn} example 2026-11-28T19:00:00.000Z"`);
+    assert.equal(body, `"${rule.ruleArn} example 2026-11-28T19:00:00Z"`);
   });
 
   test('ingestion time defaults to the event time; an epoch-ms number is accepted', () => {
     assert.equal(applyInputTransformer({ InputTemplate: '"<aws.events.event.ingestion-time>"' }, ec2Event), '"2015-11-11T21:29:54Z"');
-    assert.equal(applyInputTransformer({ InputTemplate: '"<aws.events.event.ingestion-time>"' }, ec2Event, { ingestionTime: 0 }), '"1970-01-01T00:00:00.000Z"');
+    assert.equal(applyInputTransformer({ InputTemplate: '"<aws.events.event.ingestion-time>"' }, ec2Event, { ingestionTime: 0 }), '"1970-01-01T00:00:00Z"');
   });
 
   test('<aws.events.event> is the event without detail (detail-type as detailType); .json the whole event', () => {
