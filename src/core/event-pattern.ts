@@ -91,7 +91,12 @@ export function parseEventPattern(json: string): EventPattern {
   }
   if (!isPlainObject(doc)) throw new InvalidEventPatternError('Filter is not an object');
   const rules: Map<string, Matcher[]>[] = [];
-  parseObject(rules, [], doc, false);
+  try {
+    parseObject(rules, [], doc, false);
+  } catch (e) {
+    if (e instanceof RangeError) throw new InvalidEventPatternError('Event pattern is nested too deeply');
+    throw e;
+  }
   return { rules };
 }
 
@@ -398,10 +403,17 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------
 // Matching
 
-/** One leaf value of the event, with the array elements it sits in: [array id, index] pairs. */
+/** One leaf value of the event, with the array elements it sits in (innermost first). */
 interface EventLeaf {
   value: Leaf;
-  trail: readonly (readonly [number, number])[];
+  trail: Trail | null;
+}
+
+/** Element `index` of the event's array number `array`, inside the elements of `outer`. */
+interface Trail {
+  array: number;
+  index: number;
+  outer: Trail | null;
 }
 
 /** Whether `event` (a parsed JSON event, or a PreparedEvent) matches the pattern. */
@@ -422,22 +434,25 @@ export class PreparedEvent {
 /** The event's leaf values by dotted path (arrays flattened; objects in arrays keep their trail). */
 function flattenEvent(event: unknown): Map<string, EventLeaf[]> {
   const out = new Map<string, EventLeaf[]>();
+  if (!isPlainObject(event)) return out;
   let arrays = 0;
-  const walk = (v: unknown, path: string, trail: (readonly [number, number])[]): void => {
+  // Iterative, so that deeply nested events cannot exhaust the stack.
+  const todo: { v: unknown; path: string; trail: Trail | null }[] = [{ v: event, path: '', trail: null }];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const { v, path, trail } = next;
     if (Array.isArray(v)) {
       // Only what sits inside an object or array element is tied to that element (as in Ruler);
       // a plain value in the array is not.
-      const id = arrays++;
-      v.forEach((x, i) => walk(x, path, x !== null && typeof x === 'object' ? [...trail, [id, i] as const] : trail));
+      const array = arrays++;
+      v.forEach((x, index) => todo.push({ v: x, path, trail: x !== null && typeof x === 'object' ? { array, index, outer: trail } : trail }));
     } else if (isPlainObject(v)) {
-      for (const [k, x] of Object.entries(v)) walk(x, path === '' ? k : `${path}.${k}`, trail);
+      for (const [k, x] of Object.entries(v)) todo.push({ v: x, path: path === '' ? k : `${path}.${k}`, trail });
     } else if (path !== '' && (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) {
       let list = out.get(path);
       if (!list) out.set(path, (list = []));
       list.push({ value: v, trail });
     }
-  };
-  if (isPlainObject(event)) walk(event, '', []);
+  }
   return out;
 }
 
@@ -472,17 +487,26 @@ function choose(fields: FieldChoices[], i: number, chosen: Map<number, number>):
   const field = fields[i];
   for (const leaf of field.hits) {
     if (!consistent(leaf, chosen)) continue;
-    const added = leaf.trail.filter(([id]) => !chosen.has(id));
-    for (const [id, idx] of added) chosen.set(id, idx);
+    const added: number[] = [];
+    for (let t = leaf.trail; t !== null; t = t.outer) {
+      if (!chosen.has(t.array)) {
+        chosen.set(t.array, t.index);
+        added.push(t.array);
+      }
+    }
     if (choose(fields, i + 1, chosen)) return true;
-    for (const [id] of added) chosen.delete(id);
+    for (const array of added) chosen.delete(array);
   }
   const absent = field.absentUnless !== undefined && !field.absentUnless.some((leaf) => consistent(leaf, chosen));
   return absent && choose(fields, i + 1, chosen);
 }
 
 function consistent(leaf: EventLeaf, chosen: Map<number, number>): boolean {
-  return leaf.trail.every(([id, idx]) => !chosen.has(id) || chosen.get(id) === idx);
+  for (let t = leaf.trail; t !== null; t = t.outer) {
+    const index = chosen.get(t.array);
+    if (index !== undefined && index !== t.index) return false;
+  }
+  return true;
 }
 
 function matchesValue(m: Matcher, v: Leaf): boolean {

@@ -431,6 +431,20 @@ describe('events that are not objects', () => {
   }
 });
 
+describe('deep nesting', () => {
+  test('an event nested 100,000 arrays deep is matched without exhausting the stack', () => {
+    const depth = 100_000;
+    const event = JSON.parse(`{"a":${'['.repeat(depth)}{"b":"x"}${']'.repeat(depth)}}`);
+    assert.equal(matches({ a: { b: ['x'] } }, event), true);
+    assert.equal(matches({ a: { b: ['y'] } }, event), false);
+  });
+
+  test('a pattern nested too deeply to walk is invalid, not a crash', () => {
+    const depth = 20_000;
+    assert.throws(() => parseEventPattern(`${'{"a":'.repeat(depth)}["x"]${'}'.repeat(depth)}`), InvalidEventPatternError);
+  });
+});
+
 describe('invalid patterns: InvalidEventPatternException with the reason and the field', () => {
   const cases: { pattern: string; reason: string; path?: string }[] = [
     { pattern: '["not", "an", "object"]', reason: 'Filter is not an object' },
