@@ -19,6 +19,7 @@ import { logLocation } from '../core/log-location.js';
 import { authorizeBatch, authorizeJobWrite, checkReadOnly, installSecurity, isReadOperation, isAwsApiError, type AccessLookups, type SecurityOptions } from './auth/index.js';
 import { countTooLarge } from './auth/errors.js';
 import { registerAwsJsonServices, type AwsJsonService } from './aws-json.js';
+import { installApiMetrics, registerMetricsRoute, type ApiMetrics } from './metrics.js';
 
 export interface AppDeps {
   service: BatchService;
@@ -31,6 +32,10 @@ export interface AppDeps {
   server?: HttpServerOptions;
   /** The awsJson APIs served on POST / (CloudWatch Logs, EventBridge, Step Functions). */
   awsJsonServices?: readonly AwsJsonService[];
+  /** Request metrics and GET /metrics (src/server/metrics.ts); absent: no /metrics. */
+  metrics?: ApiMetrics;
+  /** Bearer token GET /metrics wants when authentication is on (see src/api/metrics.ts). */
+  metricsToken?: string;
 }
 
 export interface HttpServerOptions {
@@ -184,6 +189,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   // SigV4 authentication (when keys are configured), URL limit, per-key rate limit: every route.
   installSecurity(app, deps.security ?? {});
+  if (deps.metrics) installApiMetrics(app, deps.metrics, deps.awsJsonServices ?? []);
 
   app.setErrorHandler((error, request, reply) => {
     if (isBatchError(error) || isAwsApiError(error)) return sendError(reply, error);
@@ -205,6 +211,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Open even with authentication on; says nothing but that the server is up.
   app.get('/health', { config: { auth: false } }, async () => ({ status: 'ok' }));
+  // Prometheus metrics; who may read them: src/api/metrics.ts.
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics, { token: deps.metricsToken, authenticated: deps.security?.keys !== undefined });
 
   // ----- AWS Batch
 

@@ -27,6 +27,7 @@ import type { Shared, SqlContext } from './sql/context.js';
 import * as sqlGraph from './sql/graph.js';
 import * as sqlJobs from './sql/jobs.js';
 import * as sqlMetadata from './sql/metadata.js';
+import * as sqlMetrics from './sql/metrics.js';
 
 export async function openStore(config: DatabaseConfig): Promise<Store> {
   const db = await openDatabase(config);
@@ -177,6 +178,10 @@ class SqlOps implements StoreTx, SqlContext {
 
   maxSeq(): Promise<number> {
     return sqlJobs.maxSeq(this);
+  }
+
+  jobCountsByQueue(): Promise<sqlMetrics.QueueJobCount[]> {
+    return sqlMetrics.jobCountsByQueue(this);
   }
 
   updateJob(update: JobUpdate): Promise<boolean> {
