@@ -46,6 +46,15 @@ export const AWS_QUEUE_METRICS = {
   FailedJobCount: ['FAILED'],
 } as const satisfies Record<string, readonly JobStatus[]>;
 
+/** The Prometheus names of the five AWS metrics. */
+export const AWS_METRIC_NAMES: Record<keyof typeof AWS_QUEUE_METRICS, string> = {
+  PendingJobCount: 'openbatch_pending_jobs',
+  RunnableJobCount: 'openbatch_runnable_jobs',
+  RunningJobCount: 'openbatch_running_jobs',
+  SucceededJobCount: 'openbatch_succeeded_jobs_last_minute',
+  FailedJobCount: 'openbatch_failed_jobs_last_minute',
+};
+
 /** The window of SucceededJobCount and FailedJobCount. */
 const RECENT_MS = 60_000;
 const BUCKET_MS = 1_000;
@@ -124,7 +133,8 @@ export class Metrics implements JobObserver, ApiMetrics {
       (Object.keys(AWS_QUEUE_METRICS) as (keyof typeof AWS_QUEUE_METRICS)[]).map((name) => [
         name,
         new Gauge({
-          name: `openbatch_${name.replace(/JobCount$/, '').toLowerCase()}_job_count`,
+          // Not *_count: Prometheus keeps that suffix for histograms and summaries.
+          name: AWS_METRIC_NAMES[name],
           help:
             name === 'SucceededJobCount' || name === 'FailedJobCount'
               ? `AWS Batch ${name}: jobs of the queue that reached ${AWS_QUEUE_METRICS[name].join('/')} in the last minute (plain jobs, array children and multi-node jobs; array parents not counted; since this server started)`

@@ -27,9 +27,9 @@ import { createComputeEnvironmentAndQueue, expectClientError, SMALL, useServer }
 
 const STATUSES: JobStatus[] = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'];
 const AWS_GAUGES: Record<string, JobStatus[]> = {
-  openbatch_pending_job_count: ['SUBMITTED', 'PENDING'],
-  openbatch_runnable_job_count: ['RUNNABLE'],
-  openbatch_running_job_count: ['STARTING', 'RUNNING'],
+  openbatch_pending_jobs: ['SUBMITTED', 'PENDING'],
+  openbatch_runnable_jobs: ['RUNNABLE'],
+  openbatch_running_jobs: ['STARTING', 'RUNNING'],
 };
 
 async function scrape(endpoint: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; contentType: string | null }> {
@@ -107,7 +107,7 @@ describe('GET /metrics', () => {
       (await client.send(new SubmitJobCommand({ jobName: name, jobQueue: queue, jobDefinition: def, ...extra }))).jobId!;
 
     const empty = await metrics(endpoint);
-    for (const gauge of [...Object.keys(AWS_GAUGES), 'openbatch_succeeded_job_count', 'openbatch_failed_job_count']) {
+    for (const gauge of [...Object.keys(AWS_GAUGES), 'openbatch_succeeded_jobs_last_minute', 'openbatch_failed_jobs_last_minute']) {
       // A queue with no jobs is there with 0, not missing (dashboards and alerts see a value).
       assert.ok(empty.samples.some((s) => s.name === gauge && s.labels.job_queue === queue && s.value === 0), `${gauge} for the empty queue`);
     }
@@ -142,12 +142,12 @@ describe('GET /metrics', () => {
       'the states the test set up',
     );
     assert.equal(list.listed.PENDING, 2, 'ListJobs PENDING: the dependent job and the array parent');
-    assert.equal(sumOf(held1, 'openbatch_runnable_job_count', { job_queue: queue }), 5);
-    assert.equal(sumOf(held1, 'openbatch_running_job_count', { job_queue: queue }), 1);
-    assert.equal(sumOf(held1, 'openbatch_pending_job_count', { job_queue: queue }), 1, 'the dependent job; the array parent is not a unit of work');
+    assert.equal(sumOf(held1, 'openbatch_runnable_jobs', { job_queue: queue }), 5);
+    assert.equal(sumOf(held1, 'openbatch_running_jobs', { job_queue: queue }), 1);
+    assert.equal(sumOf(held1, 'openbatch_pending_jobs', { job_queue: queue }), 1, 'the dependent job; the array parent is not a unit of work');
     // Finished in the last minute (all of them, in this test).
-    assert.equal(sumOf(held1, 'openbatch_succeeded_job_count', { job_queue: queue }), 2);
-    assert.equal(sumOf(held1, 'openbatch_failed_job_count', { job_queue: queue }), 2);
+    assert.equal(sumOf(held1, 'openbatch_succeeded_jobs_last_minute', { job_queue: queue }), 2);
+    assert.equal(sumOf(held1, 'openbatch_failed_jobs_last_minute', { job_queue: queue }), 2);
     // The compute environment's capacity and what the RUNNING gate holds.
     const ce = { compute_environment: 'metrics-one-vcpu' };
     assert.equal(sumOf(held1, 'openbatch_compute_environment_vcpus', ce), 1);
@@ -165,8 +165,8 @@ describe('GET /metrics', () => {
     for (const e of [after1, after2]) assertGaugesMatch(e, queue, listAfter, 'released');
     for (const gauge of Object.keys(AWS_GAUGES)) assert.equal(sumOf(after1, gauge, { job_queue: queue }), 0, `${gauge} after release`);
     // 2 + gate + 2 runnable + dependent + 3 children; failed: fail-1 and the cancelled one.
-    assert.equal(sumOf(after1, 'openbatch_succeeded_job_count', { job_queue: queue }), 9);
-    assert.equal(sumOf(after1, 'openbatch_failed_job_count', { job_queue: queue }), 2);
+    assert.equal(sumOf(after1, 'openbatch_succeeded_jobs_last_minute', { job_queue: queue }), 9);
+    assert.equal(sumOf(after1, 'openbatch_failed_jobs_last_minute', { job_queue: queue }), 2);
     assert.equal(sumOf(after1, 'openbatch_compute_environment_vcpus_used', ce), 0);
 
     // Counters: units of work (an array counts its children).
@@ -229,7 +229,7 @@ describe('GET /metrics', () => {
     if (!fs.existsSync('/usr/bin/curl')) return t.skip('curl is not installed (apt-get install curl)');
     const { stdout } = await promisify(execFile)('/usr/bin/curl', ['-sS', '--fail', `${env.endpoint}/metrics`]);
     const parsed = parseExposition(stdout);
-    assert.ok(parsed.types.get('openbatch_runnable_job_count') === 'gauge');
+    assert.ok(parsed.types.get('openbatch_runnable_jobs') === 'gauge');
   });
 });
 
