@@ -24,7 +24,7 @@ import { JOB_STATUSES, type Job, type JobStatus, type Resources } from '../core/
 import type { JobObserver } from '../service/observer.js';
 import type { Registry as MetadataRegistry } from '../service/registry.js';
 import type { JobKind } from '../store/sql/metrics.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTx } from '../store/store.js';
 
 export interface MetricsDeps {
   store: Store;
@@ -145,43 +145,31 @@ export class Metrics implements JobObserver, ApiMetrics {
       ]),
     ) as Record<keyof typeof AWS_QUEUE_METRICS, Gauge<'job_queue'>>;
 
-    // One store read feeds all of them: the first gauge's collect reads, the others use its result.
-    let snapshot: Promise<void> | undefined;
-    const collectQueues = () => {
-      snapshot ??= (async () => {
-        try {
-          const counts = await deps.store.jobCountsByQueue();
-          queueJobs.reset();
-          for (const g of Object.values(aws)) g.reset();
-          const queues = new Set([...deps.registry.jobQueues.keys(), ...counts.map((c) => c.jobQueue), ...self.recent.queues()]);
-          for (const q of queues) {
-            for (const status of JOB_STATUSES) for (const kind of KINDS) queueJobs.set({ job_queue: q, status, kind }, 0);
-            for (const g of Object.values(aws)) g.set({ job_queue: q }, 0);
-          }
-          for (const c of counts) {
-            queueJobs.set({ job_queue: c.jobQueue, status: c.status, kind: c.kind }, c.count);
-            if (c.kind !== 'job' && c.kind !== 'array_child') continue;
-            for (const name of ['PendingJobCount', 'RunnableJobCount', 'RunningJobCount'] as const) {
-              if ((AWS_QUEUE_METRICS[name] as readonly string[]).includes(c.status)) aws[name].inc({ job_queue: c.jobQueue }, c.count);
-            }
-          }
-          const now = deps.now();
-          for (const q of queues) {
-            const r = self.recent.counts(q, now);
-            aws.SucceededJobCount.set({ job_queue: q }, r.succeeded);
-            aws.FailedJobCount.set({ job_queue: q }, r.failed);
-          }
-        } finally {
-          // The next scrape reads again (collect() runs once per gauge per scrape).
-          setImmediate(() => (snapshot = undefined));
+    // One store read feeds all of them, made by render() before the exposition is written.
+    this.refreshQueues = async () => {
+      const counts = await deps.store.jobCountsByQueue();
+      // From here on synchronous: a concurrent scrape never sees half of an update.
+      queueJobs.reset();
+      for (const g of Object.values(aws)) g.reset();
+      const queues = new Set([...deps.registry.jobQueues.keys(), ...counts.map((c) => c.jobQueue), ...self.recent.queues()]);
+      for (const q of queues) {
+        for (const status of JOB_STATUSES) for (const kind of KINDS) queueJobs.set({ job_queue: q, status, kind }, 0);
+        for (const g of Object.values(aws)) g.set({ job_queue: q }, 0);
+      }
+      for (const c of counts) {
+        queueJobs.set({ job_queue: c.jobQueue, status: c.status, kind: c.kind }, c.count);
+        if (c.kind !== 'job' && c.kind !== 'array_child') continue;
+        for (const name of ['PendingJobCount', 'RunnableJobCount', 'RunningJobCount'] as const) {
+          if ((AWS_QUEUE_METRICS[name] as readonly string[]).includes(c.status)) aws[name].inc({ job_queue: c.jobQueue }, c.count);
         }
-      })();
-      return snapshot;
+      }
+      const now = deps.now();
+      for (const q of queues) {
+        const r = self.recent.counts(q, now);
+        aws.SucceededJobCount.set({ job_queue: q }, r.succeeded);
+        aws.FailedJobCount.set({ job_queue: q }, r.failed);
+      }
     };
-    for (const g of [queueJobs, ...Object.values(aws)]) {
-      // prom-client calls collect() with the gauge as `this`; every gauge waits for the one read.
-      (g as unknown as { collect: () => Promise<void> }).collect = collectQueues;
-    }
 
     // ----- jobs: counters and latencies, as things happen
 
@@ -292,6 +280,43 @@ export class Metrics implements JobObserver, ApiMetrics {
     });
   }
 
+  // ----- observations inside store transactions
+
+  /** Observations made inside the running transaction, applied once it commits. */
+  private pending?: (() => void)[];
+
+  /**
+   * Jobs finish and start inside store transactions, and a transaction can roll back after that
+   * (the write batcher retries a failed batch's submits one by one, a store error undoes a flush
+   * of attempt events that is then retried): counting them at once would count some twice. So
+   * the store's transaction() is wrapped: what is observed inside one is applied when it commits
+   * and dropped when it rolls back. Transactions run one at a time (db.ts), so whatever is
+   * observed while a callback runs belongs to that transaction.
+   */
+  bindTransactions(store: Store): void {
+    const transaction = store.transaction.bind(store);
+    store.transaction = async <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
+      let committed: (() => void)[] = [];
+      const result = await transaction(async (tx) => {
+        this.pending = [];
+        try {
+          const r = await fn(tx);
+          committed = this.pending;
+          return r;
+        } finally {
+          this.pending = undefined;
+        }
+      });
+      for (const apply of committed) apply();
+      return result;
+    };
+  }
+
+  private record(apply: () => void): void {
+    if (this.pending) this.pending.push(apply);
+    else apply();
+  }
+
   // ----- JobObserver
 
   jobSubmitted(job: Job): void {
@@ -308,11 +333,13 @@ export class Metrics implements JobObserver, ApiMetrics {
       else if (j.status === 'FAILED') e.failed++;
       byQueue.set(j.jobQueue, e);
     }
-    for (const [q, e] of byQueue) {
-      if (e.succeeded > 0) this.succeeded.inc({ job_queue: q }, e.succeeded);
-      if (e.failed > 0) this.failed.inc({ job_queue: q }, e.failed);
-      this.recent.add(q, at, e.succeeded, e.failed);
-    }
+    this.record(() => {
+      for (const [q, e] of byQueue) {
+        if (e.succeeded > 0) this.succeeded.inc({ job_queue: q }, e.succeeded);
+        if (e.failed > 0) this.failed.inc({ job_queue: q }, e.failed);
+        this.recent.add(q, at, e.succeeded, e.failed);
+      }
+    });
   }
 
   attemptRunning(before: Job, after: Job): void {
@@ -320,7 +347,8 @@ export class Metrics implements JobObserver, ApiMetrics {
     if (after.attemptCount !== 1 || after.startedAt === undefined || before.array !== undefined) return;
     const np = after.spec.nodeProperties;
     if (after.nodeParentId !== undefined && after.nodeIndex !== np?.mainNode) return;
-    this.startLatency.observe({ job_queue: after.jobQueue }, Math.max(0, after.startedAt - after.createdAt) / 1000);
+    const seconds = Math.max(0, after.startedAt - after.createdAt) / 1000;
+    this.record(() => this.startLatency.observe({ job_queue: after.jobQueue }, seconds));
   }
 
   cycleFinished(durationMs: number, placed: number): void {
@@ -335,7 +363,11 @@ export class Metrics implements JobObserver, ApiMetrics {
     this.requestDuration.observe({ api: r.api, operation: r.operation, outcome: r.outcome }, r.seconds);
   }
 
+  /** Reads the per-queue job counts from the store into the queue gauges. */
+  private readonly refreshQueues: () => Promise<void>;
+
   async render(): Promise<{ contentType: string; body: string }> {
+    await this.refreshQueues();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

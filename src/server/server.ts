@@ -184,6 +184,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   const now = config.clock ?? Date.now;
   // Prometheus metrics (GET /metrics); the runtime's usage is read at scrape time.
   const metrics: Metrics = new Metrics({ store, registry, usageOf: (ce): Resources => runtime.usageOf(ce), now });
+  metrics.bindTransactions(store); // jobs finished in a transaction count once it commits
   const graph = new JobGraph(now, metrics);
   const runtime = new JobRuntime({
     store,
