@@ -113,6 +113,14 @@ describe('GET /metrics', () => {
     }
     const cyclesBefore = sumOf(empty, 'openbatch_scheduler_cycle_duration_seconds_count');
 
+    const started = Date.now();
+    // Exact only while everything finished within the minute those two gauges cover (a slow VM may take longer).
+    const lastMinute = (e: Exposition, gauge: string, expected: number, lowest: number) => {
+      const v = sumOf(e, gauge, { job_queue: queue });
+      if (Date.now() - started < 50_000) assert.equal(v, expected, gauge);
+      else assert.ok(v >= lowest && v <= expected, `${gauge} = ${v}, expected ${lowest} to ${expected} (the test took over 50 s)`);
+    };
+
     // Some finished jobs: two succeed, one fails.
     const done = [await submit('ok-1', 'm-ok'), await submit('ok-2', 'm-ok'), await submit('fail-1', 'm-fail')];
     for (const id of done) await waitForStatus(client, id, ['SUCCEEDED', 'FAILED']);
@@ -146,8 +154,8 @@ describe('GET /metrics', () => {
     assert.equal(sumOf(held1, 'openbatch_running_jobs', { job_queue: queue }), 1);
     assert.equal(sumOf(held1, 'openbatch_pending_jobs', { job_queue: queue }), 1, 'the dependent job; the array parent is not a unit of work');
     // Finished in the last minute (all of them, in this test).
-    assert.equal(sumOf(held1, 'openbatch_succeeded_jobs_last_minute', { job_queue: queue }), 2);
-    assert.equal(sumOf(held1, 'openbatch_failed_jobs_last_minute', { job_queue: queue }), 2);
+    lastMinute(held1, 'openbatch_succeeded_jobs_last_minute', 2, 0);
+    lastMinute(held1, 'openbatch_failed_jobs_last_minute', 2, 1);
     // The compute environment's capacity and what the RUNNING gate holds.
     const ce = { compute_environment: 'metrics-one-vcpu' };
     assert.equal(sumOf(held1, 'openbatch_compute_environment_vcpus', ce), 1);
@@ -165,12 +173,12 @@ describe('GET /metrics', () => {
     for (const e of [after1, after2]) assertGaugesMatch(e, queue, listAfter, 'released');
     for (const gauge of Object.keys(AWS_GAUGES)) assert.equal(sumOf(after1, gauge, { job_queue: queue }), 0, `${gauge} after release`);
     // 2 + gate + 2 runnable + dependent + 3 children; failed: fail-1 and the cancelled one.
-    assert.equal(sumOf(after1, 'openbatch_succeeded_jobs_last_minute', { job_queue: queue }), 9);
-    assert.equal(sumOf(after1, 'openbatch_failed_jobs_last_minute', { job_queue: queue }), 2);
+    lastMinute(after1, 'openbatch_succeeded_jobs_last_minute', 9, 7);
+    lastMinute(after1, 'openbatch_failed_jobs_last_minute', 2, 0);
     assert.equal(sumOf(after1, 'openbatch_compute_environment_vcpus_used', ce), 0);
 
     // Counters: units of work (an array counts its children).
-    assert.equal(sumOf(after1, 'openbatch_jobs_submitted_total', { job_queue: queue }), 11 + 0, 'submitted: 3 + gate + 3 runnable + dependent + 3 children');
+    assert.equal(sumOf(after1, 'openbatch_jobs_submitted_total', { job_queue: queue }), 11, 'submitted: 3 + gate + 3 runnable + dependent + 3 children');
     assert.equal(sumOf(after1, 'openbatch_jobs_succeeded_total', { job_queue: queue }), 9);
     assert.equal(sumOf(after1, 'openbatch_jobs_failed_total', { job_queue: queue }), 2);
     // Histograms: one start latency per job that ran (all but the cancelled one), cycles ran.
