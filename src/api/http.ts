@@ -34,7 +34,7 @@ export interface AppDeps {
   awsJsonServices?: readonly AwsJsonService[];
   /** Request metrics and GET /metrics (src/server/metrics.ts); absent: no /metrics. */
   metrics?: ApiMetrics;
-  /** Bearer token GET /metrics wants when authentication is on (see src/api/metrics.ts). */
+  /** Bearer token GET /metrics wants instead of SigV4 (see src/api/metrics.ts). */
   metricsToken?: string;
 }
 
@@ -212,7 +212,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Open even with authentication on; says nothing but that the server is up.
   app.get('/health', { config: { auth: false } }, async () => ({ status: 'ok' }));
   // Prometheus metrics; who may read them: src/api/metrics.ts.
-  if (deps.metrics) registerMetricsRoute(app, deps.metrics, { token: deps.metricsToken, authenticated: deps.security?.keys !== undefined });
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics, { token: deps.metricsToken });
 
   // ----- AWS Batch
 

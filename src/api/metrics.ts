@@ -5,11 +5,12 @@
 // routing table, the awsJson services' handlers, OpenBatch's own routes by their pattern),
 // anything else is "unknown"; error codes are the ones the server itself answers with.
 //
-// Who may read /metrics: with authentication off (loopback, no keys), anyone, like the API. With
-// keys configured, a scraper cannot sign SigV4, so the operator configures a bearer token
-// (--metrics-token-file / OPENBATCH_METRICS_TOKEN) and /metrics wants `Authorization: Bearer
-// <token>` (nothing else); without a token it stays behind SigV4 like every other route. It shows
-// queue and compute environment names, counts and timings: nothing a read-only key cannot see.
+// Who may read /metrics: a scraper cannot sign SigV4, so the operator may configure a bearer
+// token (--metrics-token-file / OPENBATCH_METRICS_TOKEN); /metrics then wants `Authorization:
+// Bearer <token>` and nothing else, with or without authentication. Without a token it is like
+// every other route: open with authentication off (loopback, no keys), behind SigV4 with keys.
+// It shows queue and compute environment names, counts and timings: nothing a read-only key
+// cannot see.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -35,10 +36,8 @@ export interface ApiMetrics {
 }
 
 export interface MetricsRouteOptions {
-  /** Bearer token that /metrics wants when authentication is on. */
+  /** Bearer token that /metrics wants (instead of SigV4); none: /metrics is like any route. */
   token?: string;
-  /** Whether SigV4 authentication is on (keys configured). */
-  authenticated: boolean;
 }
 
 /** OpenBatch's own routes, by method and route pattern, named like operations. */
@@ -95,7 +94,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export function registerMetricsRoute(app: FastifyInstance, metrics: ApiMetrics, options: MetricsRouteOptions): void {
   const expected = options.token !== undefined ? digest(options.token) : undefined;
   // With a token the route skips SigV4 and checks the token itself; without, it is like any route.
-  const useToken = options.authenticated && expected !== undefined;
+  const useToken = expected !== undefined;
   app.get('/metrics', { config: useToken ? { auth: false } : {} }, async (request: FastifyRequest, reply: FastifyReply) => {
     if (useToken) {
       const h = request.headers.authorization;

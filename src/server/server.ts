@@ -70,7 +70,7 @@ export interface ServerConfig {
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   idleTimeoutMs?: number;
-  /** Bearer token for GET /metrics when authentication is on (OPENBATCH_METRICS_TOKEN), or a file holding it (--metrics-token-file). */
+  /** Bearer token GET /metrics wants instead of SigV4 (OPENBATCH_METRICS_TOKEN), or a file holding it (--metrics-token-file). */
   metricsToken?: string;
   metricsTokenFile?: string;
 }

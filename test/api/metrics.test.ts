@@ -88,3 +88,21 @@ test('without metrics there is no /metrics route', async () => {
   const app = buildApp({ service: {} as BatchService, arns: new Arns({ partition: 'aws', region: 'us-east-1', accountId: '000000000000' }), dataDir: '/nonexistent', log: pino({ level: 'silent' }) });
   assert.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404);
 });
+
+test('a configured metrics token is wanted even with authentication off', async () => {
+  const app = buildApp({
+    service: {} as BatchService,
+    arns: new Arns({ partition: 'aws', region: 'us-east-1', accountId: '000000000000' }),
+    dataDir: '/nonexistent',
+    log: pino({ level: 'silent' }),
+    metrics: { observeRequest: () => undefined, render: async () => ({ contentType: 'text/plain', body: 'openbatch_x 1\n' }) },
+    metricsToken: 'token-0123456789abcdef',
+  });
+  const none = await app.inject({ method: 'GET', url: '/metrics' });
+  assert.equal(none.statusCode, 403);
+  assert.equal(none.json().__type, 'MissingAuthenticationTokenException');
+  assert.equal((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer token-0123456789abcdeX' } })).statusCode, 403);
+  assert.equal((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer token-0123456789abcdef' } })).statusCode, 200);
+  // The rest of the API is as open as before (no keys): the token guards /metrics only.
+  assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
+});
