@@ -13,6 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
   CancelJobCommand,
+  CreateComputeEnvironmentCommand,
+  CreateJobQueueCommand,
   DescribeJobQueuesCommand,
   ListJobsCommand,
   RegisterJobDefinitionCommand,
@@ -91,6 +93,9 @@ describe('GET /metrics', () => {
 
   before(async () => {
     ({ queue } = await createComputeEnvironmentAndQueue(env.client, 'metrics-one-vcpu', 1));
+    // A compute environment with two GPUs (the openbatch:gpus tag), for the GPU gauges.
+    await env.client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'metrics-gpu', type: 'MANAGED', tags: { 'openbatch:gpus': '2' }, computeResources: { type: 'EC2', maxvCpus: 2, minvCpus: 0, subnets: [], instanceTypes: ['optimal'] } }));
+    await env.client.send(new CreateJobQueueCommand({ jobQueueName: 'metrics-gpu-q', priority: 1, computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'metrics-gpu' }] }));
     dir = fs.mkdtempSync(path.join(env.tmp, 'gate-'));
     for (const [name, command] of [
       ['m-ok', ['true']],
@@ -99,6 +104,13 @@ describe('GET /metrics', () => {
     ] as const) {
       await env.client.send(new RegisterJobDefinitionCommand({ jobDefinitionName: name, type: 'container', containerProperties: { image: 'busybox', command: [...command], resourceRequirements: SMALL } }));
     }
+    await env.client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'm-gate-gpu',
+        type: 'container',
+        containerProperties: { image: 'busybox', command: ['sh', '-c', `while [ ! -e ${dir}/open ]; do sleep 0.05; done`], resourceRequirements: [...SMALL, { type: 'GPU', value: '1' }] },
+      }),
+    );
   });
 
   test('queue gauges equal ListJobs while jobs are held in known states, and after they are released', async () => {
@@ -129,6 +141,8 @@ describe('GET /metrics', () => {
     // one PENDING on the gate, an array of 3 whose children are RUNNABLE (parent PENDING).
     const gate = await submit('gate', 'm-gate');
     await waitForStatus(client, gate, 'RUNNING');
+    const gpuGate = (await client.send(new SubmitJobCommand({ jobName: 'gpu-gate', jobQueue: 'metrics-gpu-q', jobDefinition: 'm-gate-gpu' }))).jobId!;
+    await waitForStatus(client, gpuGate, 'RUNNING');
     const runnable = [await submit('r-1', 'm-ok'), await submit('r-2', 'm-ok'), await submit('r-3', 'm-fail')];
     const dependent = await submit('dep', 'm-ok', { dependsOn: [{ jobId: gate }] });
     const array = await submit('arr', 'm-ok', { arrayProperties: { size: 3 } });
@@ -163,10 +177,15 @@ describe('GET /metrics', () => {
     assert.equal(sumOf(held1, 'openbatch_compute_environment_memory_used_bytes', ce), 16 * 1024 * 1024);
     assert.ok(sumOf(held1, 'openbatch_compute_environment_memory_bytes', ce) > 0);
     assert.equal(sumOf(held1, 'openbatch_compute_environment_gpus_used', ce), 0);
+    const gpu = { compute_environment: 'metrics-gpu' };
+    assert.equal(sumOf(held1, 'openbatch_compute_environment_gpus', gpu), 2);
+    assert.equal(sumOf(held1, 'openbatch_compute_environment_gpus_used', gpu), 1);
+    assert.equal(sumOf(held1, 'openbatch_compute_environment_vcpus', gpu), 2);
+    assert.equal(sumOf(held1, 'openbatch_running_jobs', { job_queue: 'metrics-gpu-q' }), 1);
 
     // Release: everything runs to the end.
     fs.writeFileSync(path.join(dir, 'open'), '');
-    for (const id of [gate, runnable[0], runnable[1], dependent, array]) await waitForStatus(client, id, 'SUCCEEDED', 60_000);
+    for (const id of [gate, gpuGate, runnable[0], runnable[1], dependent, array]) await waitForStatus(client, id, 'SUCCEEDED', 60_000);
     const after1 = await metrics(endpoint);
     const listAfter = await listCounts(client, queue, [array]);
     const after2 = await metrics(endpoint);
@@ -176,6 +195,7 @@ describe('GET /metrics', () => {
     lastMinute(after1, 'openbatch_succeeded_jobs_last_minute', 9, 7);
     lastMinute(after1, 'openbatch_failed_jobs_last_minute', 2, 0);
     assert.equal(sumOf(after1, 'openbatch_compute_environment_vcpus_used', ce), 0);
+    assert.equal(sumOf(after1, 'openbatch_compute_environment_gpus_used', { compute_environment: 'metrics-gpu' }), 0);
 
     // Counters: units of work (an array counts its children).
     assert.equal(sumOf(after1, 'openbatch_jobs_submitted_total', { job_queue: queue }), 11, 'submitted: 3 + gate + 3 runnable + dependent + 3 children');
