@@ -87,7 +87,12 @@ class RecentFinishes {
     return out;
   }
 
-  queues(): string[] {
+  /** Queues with finishes in the window (a deleted queue drops out a minute later). */
+  queues(now: number): string[] {
+    for (const [q, list] of this.buckets) {
+      this.prune(list, now);
+      if (list.length === 0) this.buckets.delete(q);
+    }
     return [...this.buckets.keys()];
   }
 
@@ -119,7 +124,6 @@ export class Metrics implements JobObserver, ApiMetrics {
   constructor(private readonly deps: MetricsDeps) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    const self = this;
 
     // ----- queues: states at scrape time
 
@@ -151,7 +155,8 @@ export class Metrics implements JobObserver, ApiMetrics {
       // From here on synchronous: a concurrent scrape never sees half of an update.
       queueJobs.reset();
       for (const g of Object.values(aws)) g.reset();
-      const queues = new Set([...deps.registry.jobQueues.keys(), ...counts.map((c) => c.jobQueue), ...self.recent.queues()]);
+      const now = deps.now();
+      const queues = new Set([...deps.registry.jobQueues.keys(), ...counts.map((c) => c.jobQueue), ...this.recent.queues(now)]);
       for (const q of queues) {
         for (const status of JOB_STATUSES) for (const kind of KINDS) queueJobs.set({ job_queue: q, status, kind }, 0);
         for (const g of Object.values(aws)) g.set({ job_queue: q }, 0);
@@ -163,9 +168,8 @@ export class Metrics implements JobObserver, ApiMetrics {
           if ((AWS_QUEUE_METRICS[name] as readonly string[]).includes(c.status)) aws[name].inc({ job_queue: c.jobQueue }, c.count);
         }
       }
-      const now = deps.now();
       for (const q of queues) {
-        const r = self.recent.counts(q, now);
+        const r = this.recent.counts(q, now);
         aws.SucceededJobCount.set({ job_queue: q }, r.succeeded);
         aws.FailedJobCount.set({ job_queue: q }, r.failed);
       }
