@@ -120,10 +120,17 @@ export class Metrics implements JobObserver, ApiMetrics {
   private readonly startLatency: Histogram<'job_queue'>;
   private readonly requests: Counter<'api' | 'operation' | 'outcome' | 'error_code'>;
   private readonly requestDuration: Histogram<'api' | 'operation' | 'outcome'>;
+  private readonly errors: Counter;
 
   constructor(private readonly deps: MetricsDeps) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+
+    this.errors = new Counter({
+      name: 'openbatch_metrics_errors_total',
+      help: 'Observations the metrics could not record (a bug in the metrics; the jobs are not affected)',
+      registers,
+    });
 
     // ----- queues: states at scrape time
 
@@ -311,23 +318,39 @@ export class Metrics implements JobObserver, ApiMetrics {
           this.pending = undefined;
         }
       });
-      for (const apply of committed) apply();
+      for (const apply of committed) this.guard(apply);
       return result;
     };
   }
 
   private record(apply: () => void): void {
     if (this.pending) this.pending.push(apply);
-    else apply();
+    else this.guard(apply);
+  }
+
+  /**
+   * Metrics never break what they observe: the observer runs inside the store's transactions and
+   * right after their commit, where an exception would undo or disturb the jobs' own work.
+   */
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch {
+      this.errors.inc();
+    }
   }
 
   // ----- JobObserver
 
   jobSubmitted(job: Job): void {
-    this.submitted.inc({ job_queue: job.jobQueue }, job.array?.size ?? 1);
+    this.guard(() => this.submitted.inc({ job_queue: job.jobQueue }, job.array?.size ?? 1));
   }
 
   jobsFinished(jobs: readonly Job[]): void {
+    this.guard(() => this.finished(jobs));
+  }
+
+  private finished(jobs: readonly Job[]): void {
     const at = this.deps.now();
     const byQueue = new Map<string, { succeeded: number; failed: number }>();
     for (const j of jobs) {
@@ -347,6 +370,10 @@ export class Metrics implements JobObserver, ApiMetrics {
   }
 
   attemptRunning(before: Job, after: Job): void {
+    this.guard(() => this.running(before, after));
+  }
+
+  private running(before: Job, after: Job): void {
     // First attempts only (a retry's wait is not the submit latency); a multi-node job by its main node.
     if (after.attemptCount !== 1 || after.startedAt === undefined || before.array !== undefined) return;
     const np = after.spec.nodeProperties;
@@ -356,15 +383,19 @@ export class Metrics implements JobObserver, ApiMetrics {
   }
 
   cycleFinished(durationMs: number, placed: number): void {
-    this.cycleDuration.observe(durationMs / 1000);
-    if (placed > 0) this.placements.inc(placed);
+    this.guard(() => {
+      this.cycleDuration.observe(durationMs / 1000);
+      if (placed > 0) this.placements.inc(placed);
+    });
   }
 
   // ----- ApiMetrics
 
   observeRequest(r: { api: string; operation: string; outcome: string; errorCode: string; seconds: number }): void {
-    this.requests.inc({ api: r.api, operation: r.operation, outcome: r.outcome, error_code: r.errorCode });
-    this.requestDuration.observe({ api: r.api, operation: r.operation, outcome: r.outcome }, r.seconds);
+    this.guard(() => {
+      this.requests.inc({ api: r.api, operation: r.operation, outcome: r.outcome, error_code: r.errorCode });
+      this.requestDuration.observe({ api: r.api, operation: r.operation, outcome: r.outcome }, r.seconds);
+    });
   }
 
   /** Reads the per-queue job counts from the store into the queue gauges. */
