@@ -13,7 +13,7 @@ import { openStore } from '../src/store/sql-store.js';
 const [plain = 150_000, arrays = 50, size = 2000] = process.argv.slice(2).map(Number);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openbatch-metrics-cost-'));
 const file = path.join(dir, 'openbatch.db');
-(await openStore({ kind: 'sqlite', path: file })).close();
+await (await openStore({ kind: 'sqlite', path: file })).close();
 
 const db = new Database(file);
 const insert = db.prepare(
