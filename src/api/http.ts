@@ -20,6 +20,7 @@ import { authorizeBatch, authorizeJobWrite, checkReadOnly, installSecurity, isRe
 import { countTooLarge } from './auth/errors.js';
 import { registerAwsJsonServices, type AwsJsonService } from './aws-json.js';
 import { registerUsageRoutes } from './openbatch/usage.js';
+import { installApiMetrics, registerMetricsRoute, type ApiMetrics } from './metrics.js';
 
 export interface AppDeps {
   service: BatchService;
@@ -32,6 +33,10 @@ export interface AppDeps {
   server?: HttpServerOptions;
   /** The awsJson APIs served on POST / (CloudWatch Logs, EventBridge, Step Functions). */
   awsJsonServices?: readonly AwsJsonService[];
+  /** Request metrics and GET /metrics (src/server/metrics.ts); absent: no /metrics. */
+  metrics?: ApiMetrics;
+  /** Bearer token GET /metrics wants instead of SigV4 (see src/api/metrics.ts). */
+  metricsToken?: string;
 }
 
 export interface HttpServerOptions {
@@ -185,6 +190,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   // SigV4 authentication (when keys are configured), URL limit, per-key rate limit: every route.
   installSecurity(app, deps.security ?? {});
+  if (deps.metrics) installApiMetrics(app, deps.metrics, deps.awsJsonServices ?? []);
 
   app.setErrorHandler((error, request, reply) => {
     if (isBatchError(error) || isAwsApiError(error)) return sendError(reply, error);
@@ -206,6 +212,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Open even with authentication on; says nothing but that the server is up.
   app.get('/health', { config: { auth: false } }, async () => ({ status: 'ok' }));
+  // Prometheus metrics; who may read them: src/api/metrics.ts.
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics, { token: deps.metricsToken });
 
   // ----- AWS Batch
 

@@ -59,6 +59,7 @@ program
   .addOption(new Option('--tls-key <path>', 'PEM private key of --tls-cert').env('OPENBATCH_TLS_KEY'))
   .addOption(new Option('--rate-limit <n>', 'requests per second per access key (token bucket); default: no limit').env('OPENBATCH_RATE_LIMIT').argParser(positiveNumber))
   .addOption(new Option('--rate-limit-burst <n>', 'requests a key may make at once (default: twice --rate-limit)').env('OPENBATCH_RATE_LIMIT_BURST').argParser(positiveInt))
+  .addOption(new Option('--metrics-token-file <path>', 'file holding the bearer token GET /metrics wants instead of SigV4, for Prometheus (or OPENBATCH_METRICS_TOKEN)').env('OPENBATCH_METRICS_TOKEN_FILE'))
   .addOption(new Option('--container-socket <url>', 'Docker API socket of the container executor (unix:///run/podman/podman.sock); default: DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock').env('OPENBATCH_CONTAINER_SOCKET'))
   .action(async (opts) => {
     if (!/^\d{12}$/.test(opts.accountId)) fail('--account-id must be 12 digits');
@@ -81,6 +82,8 @@ program
         rateLimit: opts.rateLimit,
         rateLimitBurst: opts.rateLimitBurst,
         containerSocket: opts.containerSocket,
+        metricsTokenFile: opts.metricsTokenFile,
+        metricsToken: process.env.OPENBATCH_METRICS_TOKEN,
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;

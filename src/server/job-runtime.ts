@@ -30,6 +30,7 @@ import { attemptKey, type AttemptContainerSettings, type AttemptEvent, type Atte
 import type { JobGraph } from '../service/job-graph.js';
 import type { Registry } from '../service/registry.js';
 import type { ServiceHooks } from '../service/context.js';
+import type { JobObserver } from '../service/observer.js';
 import { logLocation } from '../core/log-location.js';
 import { nodeEnvironment, nodeJobId } from '../core/multinode.js';
 import type { Store, StoreTx } from '../store/store.js';
@@ -61,6 +62,8 @@ export interface JobRuntimeDeps {
   secrets?: SecretStore;
   /** The host's GPU device indices (nvidia-smi), from which compute environments' GPUs are numbered. */
   host?: Pick<HostResources, 'gpuIndices'>;
+  /** Metrics: scheduling cycles and attempts reaching RUNNING (src/server/metrics.ts). */
+  observer?: JobObserver;
 }
 
 /** RUNNABLE jobs read per queue per cycle; a cycle that fills them all runs again. */
@@ -559,6 +562,7 @@ export class JobRuntime implements ServiceHooks {
     }
     for (const d of dispatch) this.dispatch(d.ex, d.spec, d.secrets);
     this.lastCycle = { at: Date.now(), placed: dispatch.length, durationMs: Date.now() - started };
+    this.deps.observer?.cycleFinished(this.lastCycle.durationMs, this.lastCycle.placed);
     return keepGoing;
   }
 
@@ -734,6 +738,7 @@ export class JobRuntime implements ServiceHooks {
         }
         const after = applyPatch(job, outcome.update.set);
         jobs.set(job.jobId, after);
+        if (after.startedAt !== undefined && after.startedAt !== job.startedAt) this.deps.observer?.attemptRunning(job, after);
         if (after.status === 'RUNNING') this.armTimeout(after);
         if (after.status === 'RUNNABLE') this.markQueue(after.jobQueue); // a retry
         if (e.type === 'exited' && job.computeEnvironment) {

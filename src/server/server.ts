@@ -13,6 +13,7 @@ import { buildApp } from '../api/http.js';
 import { isLoopbackHost, loadCredentials } from '../api/auth/index.js';
 import { Arns } from '../core/arn.js';
 import { configuredGpus, type HostResources } from '../core/capacity.js';
+import type { Resources } from '../core/types.js';
 import type { Executor } from '../executors/executor.js';
 import { ContainerExecutor } from '../executors/container/container-executor.js';
 import { LocalExecutor } from '../executors/local/local-executor.js';
@@ -24,6 +25,7 @@ import { WriteBatcher } from '../service/write-batcher.js';
 import { openStore } from '../store/sql-store.js';
 import type { Store } from '../store/store.js';
 import { JobRuntime } from './job-runtime.js';
+import { Metrics, loadMetricsToken } from './metrics.js';
 import { SecretStore } from './secrets.js';
 
 export interface ServerConfig {
@@ -68,6 +70,9 @@ export interface ServerConfig {
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Bearer token GET /metrics wants instead of SigV4 (OPENBATCH_METRICS_TOKEN), or a file holding it (--metrics-token-file). */
+  metricsToken?: string;
+  metricsTokenFile?: string;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -156,6 +161,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   const tls = config.tlsCert && config.tlsKey ? { cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) } : undefined;
   const rateLimit =
     config.rateLimit !== undefined ? { ratePerSecond: config.rateLimit, burst: config.rateLimitBurst ?? Math.max(1, 2 * config.rateLimit) } : undefined;
+  const metricsToken = loadMetricsToken(config.metricsToken, config.metricsTokenFile);
   const dataDir = path.resolve(config.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const host = config.hostResources ?? detectHostResources();
@@ -176,7 +182,10 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   ]);
   const log = pino({ level: config.logLevel, base: undefined });
   const now = config.clock ?? Date.now;
-  const graph = new JobGraph(now);
+  // Prometheus metrics (GET /metrics); the runtime's usage is read at scrape time.
+  const metrics: Metrics = new Metrics({ store, registry, usageOf: (ce): Resources => runtime.usageOf(ce), now });
+  metrics.bindTransactions(store); // jobs finished in a transaction count once it commits
+  const graph = new JobGraph(now, metrics);
   const runtime = new JobRuntime({
     store,
     registry,
@@ -188,6 +197,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     graph,
     secrets: SecretStore.inDataDir(dataDir),
     host,
+    observer: metrics,
   });
 
   let seq = await store.maxSeq();
@@ -209,6 +219,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     writes: new WriteBatcher(store),
     metadataLock: makeLock(),
     hooks: runtime,
+    observer: metrics,
   };
   const service = new BatchService(ctx);
   const app = buildApp({
@@ -219,6 +230,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     security: { keys, rateLimit, maxUrlBytes: config.maxUrlBytes },
     // The awsJson APIs around Batch (CloudWatch Logs, EventBridge, Step Functions) on POST /.
     awsJsonServices: [],
+    metrics,
+    metricsToken,
     server: {
       tls,
       maxHeaderBytes: config.maxHeaderBytes,

@@ -6,6 +6,7 @@ import { clientError } from '../core/errors.js';
 import type { Job, Resources } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import type { JobGraph } from './job-graph.js';
+import type { JobObserver } from './observer.js';
 import type { Registry } from './registry.js';
 import type { WriteBatcher } from './write-batcher.js';
 
@@ -39,6 +40,8 @@ export interface ServiceContext {
   /** Serialises metadata changes (check-then-write on the registry). */
   metadataLock: <T>(fn: () => Promise<T>) => Promise<T>;
   hooks: ServiceHooks;
+  /** Metrics: told of each committed submit (src/server/metrics.ts). */
+  observer?: JobObserver;
 }
 
 /** A FIFO lock for `metadataLock`. */

@@ -17,12 +17,16 @@ import {
 } from '../core/transitions.js';
 import type { Job } from '../core/types.js';
 import type { StoreTx } from '../store/store.js';
+import type { JobObserver } from './observer.js';
 
 /** Statuses that hold one of a capped array's slots. */
 const ACTIVE_CHILD = ['RUNNABLE', 'STARTING', 'RUNNING'] as const;
 
 export class JobGraph {
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly observer?: JobObserver,
+  ) {}
 
   /** Applies a single-job transition; false if refused or fenced out. */
   private async apply(tx: StoreTx, outcome: Outcome): Promise<boolean> {
@@ -59,6 +63,7 @@ export class JobGraph {
     const cascaded: Job[] = [];
     let work = finished;
     while (work.length > 0) {
+      this.observer?.jobsFinished(work); // every job that finishes passes here once (metrics)
       const next: Job[] = [];
 
       // 1. Array progress: count finished children per parent.

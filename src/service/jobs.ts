@@ -162,6 +162,7 @@ export class JobService {
       if (bornFailed.length > 0) await this.failAtSubmit(tx, bornFailed);
     });
     hooks.jobsSubmitted([job.jobId]);
+    this.ctx.observer?.jobSubmitted(job);
     return { jobArn, jobName: job.jobName, jobId: job.jobId };
   }
 

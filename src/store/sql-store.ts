@@ -28,6 +28,7 @@ import * as sqlGraph from './sql/graph.js';
 import * as sqlJobs from './sql/jobs.js';
 import * as sqlMetadata from './sql/metadata.js';
 import * as sqlUsage from './sql/usage.js';
+import * as sqlMetrics from './sql/metrics.js';
 
 export async function openStore(config: DatabaseConfig): Promise<Store> {
   const db = await openDatabase(config);
@@ -182,6 +183,10 @@ class SqlOps implements StoreTx, SqlContext {
 
   maxSeq(): Promise<number> {
     return sqlJobs.maxSeq(this);
+  }
+
+  jobCountsByQueue(): Promise<sqlMetrics.QueueJobCount[]> {
+    return sqlMetrics.jobCountsByQueue(this);
   }
 
   updateJob(update: JobUpdate): Promise<boolean> {

@@ -17,6 +17,7 @@ import type {
 
 export type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
 import type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
+import type { QueueJobCount } from './sql/metrics.js';
 
 export interface JobListQuery {
   /** Exactly one of jobQueue / arrayParentId scopes the listing. */
@@ -78,6 +79,8 @@ export interface StoreReader {
   /** How many jobs of the queue are in these statuses (any, if undefined). */
   countJobs(jobQueue: string, statuses?: readonly JobStatus[]): Promise<number>;
   maxSeq(): Promise<number>;
+  /** Jobs per queue, state and kind, one consistent moment (the metrics endpoint). */
+  jobCountsByQueue(): Promise<QueueJobCount[]>;
 
   // ----- dependencies
   /** Edges whose `dependsOn` is one of these jobs. */
