@@ -22,6 +22,7 @@ import type { ApiMetrics } from '../api/metrics.js';
 import { AUTH_FAILURE_REASONS, securityCounters } from '../api/auth/errors.js';
 import { JOB_STATUSES, type Job, type JobStatus, type Resources } from '../core/types.js';
 import type { JobObserver } from '../service/observer.js';
+import { cachedUsageByJobDefinition } from '../service/usage.js';
 import type { Registry as MetadataRegistry } from '../service/registry.js';
 import type { JobKind } from '../store/sql/metrics.js';
 import type { Store, StoreTx } from '../store/store.js';
@@ -179,6 +180,32 @@ export class Metrics implements JobObserver, ApiMetrics {
         const r = this.recent.counts(q, now);
         aws.SucceededJobCount.set({ job_queue: q }, r.succeeded);
         aws.FailedJobCount.set({ job_queue: q }, r.failed);
+      }
+    };
+
+    // ----- right-sizing per job definition (the seed's advice: memory at p95 of observed use
+    // plus 20%): over each definition's newest 1,000 measured attempts, recomputed at most every
+    // 30 s (one bounded, indexed query per definition).
+
+    const usage = cachedUsageByJobDefinition(deps.store, { ttlMs: 30_000, now: deps.now });
+    const usageGauge = (name: string, help: string, quantiles: boolean) =>
+      new Gauge({ name, help, labelNames: quantiles ? (['job_definition', 'quantile'] as const) : (['job_definition'] as const), registers });
+    const peak = usageGauge('openbatch_job_definition_peak_memory_bytes', "Peak memory of the job definition's recent attempts (whole process tree or container), by quantile (0.5, 0.95, 1 = max)", true);
+    const cpu = usageGauge('openbatch_job_definition_cpu_seconds', "CPU seconds (user + system) of the job definition's recent attempts, by quantile (0.5, 0.95, 1 = max)", true);
+    const requested = usageGauge('openbatch_job_definition_requested_memory_bytes', 'Memory the newest measured attempt of the job definition asked for', false);
+    const recommended = usageGauge('openbatch_job_definition_recommended_memory_bytes', "Memory to ask for: the p95 peak of recent attempts plus 20% (the seed's right-sizing advice)", false);
+    const measured = usageGauge('openbatch_job_definition_measured_attempts', 'Recent attempts of the job definition the right-sizing gauges are computed over', false);
+    const MIB = 1024 * 1024;
+    this.refreshUsage = async () => {
+      const list = await usage();
+      for (const g of [peak, cpu, requested, recommended, measured]) g.reset();
+      for (const u of list) {
+        const d = { job_definition: u.jobDefinition };
+        measured.set(d, u.count);
+        if (u.peakMemoryMiB) for (const [q, v] of [['0.5', u.peakMemoryMiB.p50], ['0.95', u.peakMemoryMiB.p95], ['1', u.peakMemoryMiB.max]] as const) peak.set({ ...d, quantile: q }, v * MIB);
+        if (u.cpuSeconds) for (const [q, v] of [['0.5', u.cpuSeconds.p50], ['0.95', u.cpuSeconds.p95], ['1', u.cpuSeconds.max]] as const) cpu.set({ ...d, quantile: q }, v);
+        if (u.requestedMemoryMiB !== undefined) requested.set(d, u.requestedMemoryMiB * MIB);
+        if (u.recommendedMemoryMiB !== undefined) recommended.set(d, u.recommendedMemoryMiB * MIB);
       }
     };
 
@@ -400,9 +427,11 @@ export class Metrics implements JobObserver, ApiMetrics {
 
   /** Reads the per-queue job counts from the store into the queue gauges. */
   private readonly refreshQueues: () => Promise<void>;
+  /** Reads the right-sizing summaries per job definition into their gauges. */
+  private readonly refreshUsage: () => Promise<void>;
 
   async render(): Promise<{ contentType: string; body: string }> {
-    await this.refreshQueues();
+    await Promise.all([this.refreshQueues(), this.refreshUsage()]);
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

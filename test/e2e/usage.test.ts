@@ -131,6 +131,21 @@ describe('right-sizing data', { timeout: 300_000 }, () => {
     const json = await cli('usage', 'alloc', '--output', 'json');
     assert.deepEqual(JSON.parse(json.stdout), u);
 
+    // The same summary as Prometheus gauges per job definition (bytes).
+    const metrics = await (await fetch(`${env.endpoint}/metrics`)).text();
+    const gauge = (name: string, labels: string) => {
+      const m = new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(metrics);
+      assert.ok(m, `${name}{${labels}} in /metrics`);
+      return Number(m[1]);
+    };
+    const MIB = 1024 * 1024;
+    assert.equal(gauge('openbatch_job_definition_peak_memory_bytes', 'job_definition="alloc",quantile="0.95"'), u.peakMemoryMiB.p95 * MIB);
+    assert.equal(gauge('openbatch_job_definition_peak_memory_bytes', 'job_definition="alloc",quantile="0.5"'), u.peakMemoryMiB.p50 * MIB);
+    assert.equal(gauge('openbatch_job_definition_recommended_memory_bytes', 'job_definition="alloc"'), u.recommendedMemoryMiB * MIB);
+    assert.equal(gauge('openbatch_job_definition_requested_memory_bytes', 'job_definition="alloc"'), 512 * MIB);
+    assert.equal(gauge('openbatch_job_definition_measured_attempts', 'job_definition="alloc"'), 5);
+    assert.doesNotMatch(metrics, /job_definition="waiter"/, 'a definition without measurements has no gauges');
+
     // A definition without measured attempts: count 0, no percentiles, no recommendation.
     const none = await getJson('/openbatch/v1/job-definitions/waiter/usage');
     assert.equal(none.status, 200);
