@@ -61,6 +61,16 @@ export interface JobRuntimeDeps {
   secrets?: SecretStore;
   /** The host's GPU device indices (nvidia-smi), from which compute environments' GPUs are numbered. */
   host?: Pick<HostResources, 'gpuIndices'>;
+  /** Told which attempts run (e.g. the log archive, which indexes their output while they run). */
+  attemptObserver?: AttemptObserver;
+}
+
+/** Learns of attempts as the runtime does: handed to an executor or adopted, then their events. */
+export interface AttemptObserver {
+  /** Dispatched to its executor, or found STARTING/RUNNING at start (startedAt, when known). */
+  attemptStarted(spec: AttemptSpec, startedAt?: number): void;
+  /** An executor's event (running, exited), as it arrives. */
+  attemptEvent(event: AttemptEvent): void;
 }
 
 /** RUNNABLE jobs read per queue per cycle; a cycle that fills them all runs again. */
@@ -297,6 +307,7 @@ export class JobRuntime implements ServiceHooks {
         }
         const list = byExecutor.get(ex) ?? [];
         list.push({ job, spec: this.attemptSpec(job, attempt) });
+        this.deps.attemptObserver?.attemptStarted(list[list.length - 1].spec, attempt.startedAt);
         byExecutor.set(ex, list);
       }
       for (const [ex, items] of byExecutor) {
@@ -571,6 +582,7 @@ export class JobRuntime implements ServiceHooks {
       return;
     }
     if (resolved) Object.assign(spec.environment, resolved.environment);
+    this.deps.attemptObserver?.attemptStarted(spec);
     ex.start(spec);
   }
 
@@ -622,6 +634,7 @@ export class JobRuntime implements ServiceHooks {
   // ----- attempt events
 
   private onAttemptEvent(e: AttemptEvent): void {
+    this.deps.attemptObserver?.attemptEvent(e);
     this.events.push(e);
     if (this.flushState === 'idle') {
       this.flushState = 'scheduled';

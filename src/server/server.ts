@@ -24,6 +24,8 @@ import { WriteBatcher } from '../service/write-batcher.js';
 import { openStore } from '../store/sql-store.js';
 import type { Store } from '../store/store.js';
 import { JobRuntime } from './job-runtime.js';
+import { logsService } from '../api/logs/handlers.js';
+import { LogArchive } from './logs.js';
 import { SecretStore } from './secrets.js';
 
 export interface ServerConfig {
@@ -45,6 +47,8 @@ export interface ServerConfig {
   hostResources?: HostResources;
   /** The scheduler's clock (timeouts, time limits, timestamps). Tests shift it; never set in production. */
   clock?: () => number;
+  /** Days log events are kept in log groups without a retention policy (--log-retention-days); absent: forever, as CloudWatch. */
+  logRetentionDays?: number;
 
   // ----- security (see SECURITY.md). Configuring any key turns SigV4 authentication on; it must
   // be on to listen on anything but loopback.
@@ -177,6 +181,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   const log = pino({ level: config.logLevel, base: undefined });
   const now = config.clock ?? Date.now;
   const graph = new JobGraph(now);
+  // Job output as CloudWatch Logs: indexes running attempts' output (see logs.ts).
+  const logArchive = new LogArchive({ dataDir, now, log, defaultRetentionDays: config.logRetentionDays });
   const runtime = new JobRuntime({
     store,
     registry,
@@ -188,6 +194,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     graph,
     secrets: SecretStore.inDataDir(dataDir),
     host,
+    attemptObserver: logArchive,
   });
 
   let seq = await store.maxSeq();
@@ -218,7 +225,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     log,
     security: { keys, rateLimit, maxUrlBytes: config.maxUrlBytes },
     // The awsJson APIs around Batch (CloudWatch Logs, EventBridge, Step Functions) on POST /.
-    awsJsonServices: [],
+    awsJsonServices: [logsService(logArchive, arns)],
     server: {
       tls,
       maxHeaderBytes: config.maxHeaderBytes,
@@ -235,6 +242,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   if (recovered.adopted || recovered.restarted || recovered.lost || recovered.submitted) {
     log.info(recovered, 'recovered jobs from the previous run');
   }
+  logArchive.start();
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -252,6 +260,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     close() {
       closing ??= (async () => {
         await app.close();
+        logArchive.close();
         await runtime.close();
         for (const ex of executors.values()) await ex.close();
         await store.close();
