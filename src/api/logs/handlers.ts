@@ -70,6 +70,7 @@ const MAX_EVENTS = 10_000;
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const GROUP_NAME_RE = /^[.\-_/#A-Za-z0-9]+$/;
 const STREAM_NAME_RE = /^[^:*]*$/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const groupNotFound = () => awsJsonError('ResourceNotFoundException', 'The specified log group does not exist.');
 const streamNotFound = () => awsJsonError('ResourceNotFoundException', 'The specified log stream does not exist.');
@@ -88,6 +89,7 @@ function str(input: Record<string, unknown>, field: string, opts: { min?: number
     return undefined;
   }
   if (typeof v !== 'string') throw awsJsonError(CODE, `Invalid type for ${field}: expected a string`);
+  if (LONE_SURROGATE.test(v)) throw awsJsonError(CODE, `${field} is not valid Unicode (it has an unpaired surrogate)`);
   if (opts.min !== undefined && v.length < opts.min) throw constraint(field, v, `Member must have length greater than or equal to ${opts.min}`);
   if (opts.max !== undefined && v.length > opts.max) throw constraint(field, v, `Member must have length less than or equal to ${opts.max}`);
   if (opts.pattern && !opts.pattern.test(v)) throw constraint(field, v, `Member must satisfy regular expression pattern: ${opts.pattern.source.replace(/^\^|\$$/g, '')}`);
@@ -226,6 +228,7 @@ export function logsService(backend: LogsBackend, arns: Arns): AwsJsonService {
           if (names.length < 1 || names.length > 100) throw constraint('logStreamNames', names.length, 'Member must have length between 1 and 100');
           for (const [i, n] of names.entries()) {
             if (typeof n !== 'string') throw awsJsonError(CODE, `Invalid type for logStreamNames[${i}]: expected a string`);
+            if (LONE_SURROGATE.test(n)) throw awsJsonError(CODE, `logStreamNames[${i}] is not valid Unicode (it has an unpaired surrogate)`);
             if (n.length < 1 || n.length > 512 || !STREAM_NAME_RE.test(n)) throw constraint(`logStreamNames.${i + 1}.member`, n, 'Member must have length between 1 and 512 and contain no : or *');
           }
           streamNames = names as string[];
