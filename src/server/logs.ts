@@ -258,6 +258,8 @@ export class LogArchive implements AttemptObserver {
 
   /** The stream's index, up to date: a live stream is indexed now (a follower sees its latest lines). */
   private currentIndex(group: string, stream: string): { index: StreamIndex; file: string; size: number } | undefined {
+    // `.` and `..` would name a directory, not a stream (encodeURIComponent keeps them).
+    if (isDotName(group) || isDotName(stream)) return undefined;
     const file = logFilePath(this.opts.dataDir, group, stream);
     const l = this.liveByFile.get(file);
     if (l) this.ingest(l);
@@ -265,9 +267,10 @@ export class LogArchive implements AttemptObserver {
     try {
       st = fs.statSync(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
       throw e;
     }
+    if (!st.isFile()) return undefined;
     const index = this.liveByFile.has(file) ? this.cachedIndex(logIndexPath(this.opts.dataDir, group, stream)) : this.settle(group, stream, file, st);
     return { index, file, size: st.size };
   }
@@ -294,7 +297,7 @@ export class LogArchive implements AttemptObserver {
   }
 
   groupExists(group: string): boolean {
-    if (group === '.' || group === '..') return false;
+    if (isDotName(group)) return false;
     try {
       return fs.statSync(this.groupDir(group)).isDirectory();
     } catch {
@@ -410,7 +413,7 @@ export class LogArchive implements AttemptObserver {
   }
 
   streamExists(group: string, stream: string): boolean {
-    if (stream === '.' || stream === '..') return false;
+    if (isDotName(group) || isDotName(stream)) return false;
     try {
       return fs.statSync(logFilePath(this.opts.dataDir, group, stream)).isFile();
     } catch {
@@ -487,6 +490,8 @@ export class LogArchive implements AttemptObserver {
     return deleted;
   }
 }
+
+const isDotName = (name: string) => name === '.' || name === '..';
 
 function clamp(t: number, lo: number | undefined, hi: number | undefined): number {
   let v = t;

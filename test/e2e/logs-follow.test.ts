@@ -71,8 +71,8 @@ describe('openbatch logs --follow', () => {
     };
   }
 
-  const submit = async (name: string, script: string) =>
-    (await batch.send(new SubmitJobCommand({ jobName: name, jobQueue: 'default', jobDefinition: 'sh', parameters: { script } }))).jobId!;
+  const submit = async (name: string, script: string, attempts?: number) =>
+    (await batch.send(new SubmitJobCommand({ jobName: name, jobQueue: 'default', jobDefinition: 'sh', parameters: { script }, ...(attempts ? { retryStrategy: { attempts } } : {}) }))).jobId!;
 
   test('a line shows within a second of the job printing it; the CLI exits 0 when the job SUCCEEDED', async () => {
     const go = path.join(work, 'go');
@@ -109,5 +109,24 @@ describe('openbatch logs --follow', () => {
     } finally {
       cli.kill();
     }
+  });
+
+  test('a retried job: follow moves on to the next attempt; --attempt N prints only that one', async () => {
+    const go = path.join(work, 'go-retry');
+    const jobId = await submit('follow-retry', `echo "attempt $AWS_BATCH_JOB_ATTEMPT"; if [ "$AWS_BATCH_JOB_ATTEMPT" = 1 ]; then while [ ! -e ${go} ]; do sleep 0.01; done; exit 1; fi`, 2);
+    const cli = follow(jobId);
+    try {
+      await cli.waitForText('attempt 1\n', 20_000);
+      fs.writeFileSync(go, '');
+      assert.equal(await cli.exited, 0, cli.stderr);
+      assert.equal(cli.stdout, 'attempt 1\nattempt 2\n');
+    } finally {
+      cli.kill();
+    }
+    const first = spawn(process.execPath, [CLI, 'logs', jobId, '--follow', '--attempt', '1', '--endpoint-url', server.endpoint], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    first.stdout.on('data', (d) => (out += d));
+    assert.equal(await new Promise((r) => first.on('close', r)), 0);
+    assert.equal(out, 'attempt 1\n');
   });
 });
