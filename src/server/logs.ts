@@ -26,6 +26,7 @@ import {
   completeLines,
   EMPTY_INDEX,
   logIndexPath,
+  parseIndex,
   readBackward,
   readForward,
   readIndexFile,
@@ -80,6 +81,7 @@ interface LiveStream {
   indexedEnd: number;
   lastTimestamp: number;
   loaded: boolean;
+  torn?: boolean;
 }
 
 export type StreamRead = { events: LogEvent[]; forward: number; backward: number };
@@ -201,6 +203,7 @@ export class LogArchive implements AttemptObserver {
       l.indexedEnd = idx.indexedEnd;
       l.lastTimestamp = idx.chunks.length > 0 ? idx.chunks[idx.chunks.length - 1].timestamp : -Infinity;
       l.loaded = true;
+      l.torn = idx.torn ?? false;
     }
     const now = this.opts.now();
     let records = '';
@@ -221,7 +224,11 @@ export class LogArchive implements AttemptObserver {
       }
     }
     if (final) records += stopRecord(l.stoppedAt!);
-    if (records) appendIndexFile(l.indexFile, records);
+    if (records) {
+      // After a crash mid-append the index ends in a torn record: start on a new line.
+      appendIndexFile(l.indexFile, (l.torn ? '\n' : '') + records);
+      l.torn = false;
+    }
     if (final) this.forget(l);
   }
 
@@ -236,10 +243,11 @@ export class LogArchive implements AttemptObserver {
     let records = '';
     if (st.size > index.indexedEnd) records += chunkRecord(st.size, ts, Math.max(this.opts.now(), ts));
     if (index.stoppedAt === undefined) records += stopRecord(ts);
-    appendIndexFile(indexFile, records);
+    appendIndexFile(indexFile, (index.torn ? '\n' : '') + records);
     return this.cachedIndex(indexFile);
   }
 
+  /** The parsed index, from the cache; an index file that grew is parsed from where the cache left off. */
   private cachedIndex(indexFile: string): StreamIndex {
     let size: number;
     try {
@@ -250,7 +258,17 @@ export class LogArchive implements AttemptObserver {
     }
     const hit = this.indexCache.get(indexFile);
     if (hit && hit.size === size) return hit.index;
-    const index = readIndexFile(indexFile) ?? EMPTY_INDEX;
+    if (hit && size > hit.size && !hit.index.torn) {
+      // A long-running attempt's index grows by a record per poll: parse only what was appended.
+      const added = readBytes(indexFile, hit.size, size);
+      const whole = added.lastIndexOf(10) + 1;
+      if (whole > 0) parseIndex(added.toString('utf8', 0, whole), hit.index);
+      hit.index.torn = false;
+      hit.size += whole;
+      return hit.index;
+    }
+    const index = readIndexFile(indexFile);
+    if (!index) return EMPTY_INDEX;
     if (this.indexCache.size > 4096) this.indexCache.clear();
     this.indexCache.set(indexFile, { size, index });
     return index;
@@ -406,7 +424,7 @@ export class LogArchive implements AttemptObserver {
     if (visible.length > 0) {
       info.firstEventTimestamp = visible[0].timestamp;
       info.lastEventTimestamp = visible[visible.length - 1].timestamp;
-      info.lastIngestionTime = Math.max(...visible.map((c) => c.ingestionTime));
+      info.lastIngestionTime = visible.reduce((m, c) => Math.max(m, c.ingestionTime), -Infinity);
       info.creationTime = Math.min(created, visible[0].timestamp);
     }
     return info;
@@ -492,6 +510,17 @@ export class LogArchive implements AttemptObserver {
 }
 
 const isDotName = (name: string) => name === '.' || name === '..';
+
+function readBytes(file: string, start: number, end: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(end - start);
+    const n = fs.readSync(fd, buf, 0, buf.length, start);
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 function clamp(t: number, lo: number | undefined, hi: number | undefined): number {
   let v = t;

@@ -32,6 +32,8 @@ export interface StreamIndex {
   indexedEnd: number;
   /** Set once the attempt's exit was indexed: the file is not expected to grow. */
   stoppedAt?: number;
+  /** The index file ends in a torn record (a crash mid-append): the next append starts a new line. */
+  torn?: boolean;
 }
 
 export interface LogEvent {
@@ -50,28 +52,28 @@ export function logIndexPath(dataDir: string, logGroupName: string, logStreamNam
 
 export const EMPTY_INDEX: StreamIndex = Object.freeze({ chunks: [], indexedEnd: 0 }) as StreamIndex;
 
-/** Parses an index file's text; a torn or unknown line ends it (the rest is indexed again). */
-export function parseIndex(text: string): StreamIndex {
-  const chunks: IndexChunk[] = [];
-  let end = 0;
-  let lastTs = -Infinity;
-  let stoppedAt: number | undefined;
+/**
+ * Parses an index file's text, or (with `into`) text appended to one already parsed, adding to it.
+ * A record that is not well formed (torn by a crash) is skipped: its range joins the next chunk.
+ */
+export function parseIndex(text: string, into?: StreamIndex): StreamIndex {
+  const index: StreamIndex = into ?? { chunks: [], indexedEnd: 0 };
+  let lastTs = index.chunks.length > 0 ? index.chunks[index.chunks.length - 1].timestamp : -Infinity;
   for (const line of text.split('\n')) {
     if (line === '') continue;
     const f = line.split(' ');
     if (f[0] === 'c' && f.length === 4) {
       const [e, ts, ing] = [Number(f[1]), Number(f[2]), Number(f[3])];
-      if (!Number.isSafeInteger(e) || !Number.isFinite(ts) || !Number.isFinite(ing) || e < end) break;
-      if (e > end) chunks.push({ start: end, end: e, timestamp: Math.max(ts, lastTs), ingestionTime: ing });
+      if (!Number.isSafeInteger(e) || !Number.isFinite(ts) || !Number.isFinite(ing) || e < index.indexedEnd) continue;
       lastTs = Math.max(ts, lastTs);
-      end = e;
+      if (e > index.indexedEnd) index.chunks.push({ start: index.indexedEnd, end: e, timestamp: lastTs, ingestionTime: ing });
+      index.indexedEnd = e;
     } else if (f[0] === 'e' && f.length === 2 && Number.isFinite(Number(f[1]))) {
-      stoppedAt = Number(f[1]);
-    } else {
-      break;
+      index.stoppedAt = Number(f[1]);
     }
   }
-  return { chunks, indexedEnd: end, ...(stoppedAt !== undefined ? { stoppedAt } : {}) };
+  index.torn = text.length > 0 && !text.endsWith('\n');
+  return index;
 }
 
 export function chunkRecord(end: number, timestamp: number, ingestionTime: number): string {

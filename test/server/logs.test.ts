@@ -126,10 +126,41 @@ describe('log index', () => {
     assert.deepEqual(b.events.map((e) => e.message.length), [5, big.length]);
   });
 
-  test('a torn last record is ignored; timestamps never go down', () => {
+  test('a torn record is skipped, also when records follow it; timestamps never go down; appended text parses into the same index', () => {
     const idx = parseIndex(`${chunkRecord(10, T0 + 50, T0 + 50)}${chunkRecord(20, T0, T0)}c 30 17`);
     assert.equal(idx.indexedEnd, 20);
+    assert.equal(idx.torn, true);
     assert.deepEqual(idx.chunks.map((c) => c.timestamp), [T0 + 50, T0 + 50]);
+    // After a restart the next append starts on a new line; the torn record's range joins the next chunk.
+    const again = parseIndex(`${chunkRecord(10, T0, T0)}c 30 17\n${chunkRecord(40, T0 + 9, T0 + 9)}${stopRecord(T0 + 10)}`);
+    assert.deepEqual(again.chunks.map((c) => [c.start, c.end]), [[0, 10], [10, 40]]);
+    assert.equal(again.stoppedAt, T0 + 10);
+    assert.equal(again.torn, false);
+    parseIndex(chunkRecord(50, T0 + 20, T0 + 20), again);
+    assert.deepEqual(again.chunks.map((c) => [c.start, c.end, c.timestamp]), [[0, 10, T0], [10, 40, T0 + 9], [40, 50, T0 + 20]]);
+  });
+
+  test('an archive keeps up with a growing index (incremental parse) and mends a torn tail before appending', () => {
+    const dataDir = tmp();
+    const clock = { t: T0 };
+    const a = new LogArchive({ dataDir, now: () => clock.t, log: quiet, pollMs: 60_000 });
+    const s = spec('job-t', 'def/default/torn');
+    const file = logFilePath(dataDir, s.logGroupName, s.logStreamName);
+    const idxFile = logIndexPath(dataDir, s.logGroupName, s.logStreamName);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.mkdirSync(path.dirname(idxFile), { recursive: true });
+    fs.writeFileSync(file, 'a\nb\n');
+    fs.writeFileSync(idxFile, `${chunkRecord(2, T0, T0)}c 4 ${T0}`); // the server died mid-append
+    a.attemptStarted(s, T0);
+    const lines = () => (a.readStream(s.logGroupName, s.logStreamName, 'forward', 0, { limit: 100 })?.events ?? []).map((e) => e.message);
+    clock.t = T0 + 100;
+    assert.deepEqual(lines(), ['a', 'b']);
+    for (let i = 0; i < 50; i++) {
+      fs.appendFileSync(file, `line ${i}\n`);
+      clock.t += 10;
+      assert.equal(lines().length, 3 + i);
+    }
+    assert.deepEqual(parseIndex(fs.readFileSync(idxFile, 'utf8')).chunks.length, 52);
   });
 });
 
