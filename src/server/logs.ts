@@ -22,6 +22,7 @@ import type { AttemptEvent, AttemptSpec } from '../executors/executor.js';
 import { logFilePath } from '../store/log-files.js';
 import {
   appendIndexFile,
+  chunkAt,
   chunkRecord,
   completeLines,
   EMPTY_INDEX,
@@ -84,7 +85,13 @@ interface LiveStream {
   torn?: boolean;
 }
 
-export type StreamRead = { events: LogEvent[]; forward: number; backward: number };
+export type StreamRead = {
+  events: LogEvent[];
+  forward: number;
+  backward: number;
+  /** Forward reads: how far they scanned, the time there, and whether maxScanBytes cut the scan short. */
+  scan?: { to: number; timestamp: number; truncated: boolean };
+};
 
 export class LogArchive implements AttemptObserver {
   private readonly logsDir: string;
@@ -458,7 +465,13 @@ export class LogArchive implements AttemptObserver {
     if (direction === 'forward') {
       const start = from ?? 0;
       const r = readForward(cur.file, cur.index, start, o);
-      return r.events.length > 0 ? { events: r.events, forward: r.next, backward: r.events[0].offset } : { events: [], forward: start, backward: start };
+      const out: StreamRead = r.events.length > 0 ? { events: r.events, forward: r.next, backward: r.events[0].offset } : { events: [], forward: start, backward: start };
+      if (r.scan) {
+        const at = chunkAt(cur.index.chunks, r.scan.to);
+        const timestamp = at >= 0 ? cur.index.chunks[at].timestamp : (cur.index.chunks[cur.index.chunks.length - 1]?.timestamp ?? 0);
+        out.scan = { ...r.scan, timestamp };
+      }
+      return out;
     }
     const before = Math.min(from ?? cur.index.indexedEnd, cur.index.indexedEnd);
     const r = readBackward(cur.file, cur.index, before, o);

@@ -141,6 +141,8 @@ export interface ReadOptions {
   endTime?: number;
   /** Only events whose message matches (the others are skipped, not counted). */
   match?: (message: string) => boolean;
+  /** Forward reads: stop after scanning about this many bytes (then `scan.truncated`). */
+  maxScanBytes?: number;
 }
 
 const BLOCK = 64 * 1024;
@@ -181,7 +183,12 @@ function message(buf: Buffer, from: number, to: number): string {
  * Events starting at `from` (a line boundary) or later, in order. `next` is where a following
  * read continues: past the last event returned, or `from` when none was.
  */
-export function readForward(file: string, index: StreamIndex, from: number, opts: ReadOptions): { events: LogEvent[]; next: number } {
+export function readForward(
+  file: string,
+  index: StreamIndex,
+  from: number,
+  opts: ReadOptions,
+): { events: LogEvent[]; next: number; scan?: { to: number; truncated: boolean } } {
   const { chunks } = index;
   const events: LogEvent[] = [];
   let next = from;
@@ -191,15 +198,21 @@ export function readForward(file: string, index: StreamIndex, from: number, opts
   if (opts.startTime !== undefined) ci = Math.max(ci, firstChunkFrom(chunks, opts.startTime));
   if (ci >= chunks.length) return { events, next };
   let pos = Math.max(from, chunks[ci].start);
+  const scanStart = pos;
+  let truncated = false;
   const maxBytes = opts.maxBytes ?? Infinity;
   let bytes = 0;
-  return withFile(
+  return withFile<{ events: LogEvent[]; next: number; scan?: { to: number; truncated: boolean } }>(
     file,
     (fd) => {
       let buf = Buffer.alloc(0);
       let bufStart = pos;
       let eof = false;
       while (events.length < opts.limit && pos < index.indexedEnd) {
+        if (opts.maxScanBytes !== undefined && pos - scanStart >= opts.maxScanBytes) {
+          truncated = true;
+          break;
+        }
         let nl = buf.indexOf(10, pos - bufStart);
         while (nl < 0 && !eof) {
           const readTo = Math.min(index.indexedEnd, bufStart + buf.length + BLOCK);
@@ -238,7 +251,7 @@ export function readForward(file: string, index: StreamIndex, from: number, opts
         events.push({ offset: start, end, timestamp: chunk.timestamp, ingestionTime: chunk.ingestionTime, message: text });
         next = end;
       }
-      return { events, next };
+      return { events, next, scan: { to: pos, truncated } };
     },
     { events, next },
   );

@@ -324,4 +324,52 @@ describe('Logs API pieces', () => {
     await assert.rejects(get({ limit: 0 }), /at 'limit'/);
     await assert.rejects(get({ nextToken: 'garbage' }), /nextToken/);
   });
+
+  test('FilterLogEvents with a small scan budget: pages (some empty) with tokens that resume, every match once, in time order', async () => {
+    const dataDir = tmp();
+    const a = new LogArchive({ dataDir, now: () => T0 + DAY, log: quiet, pollMs: 60_000 });
+    const group = '/aws/batch/job';
+    // Three finished streams, each a series of chunks one second apart; a rare term here and there.
+    const expected: { t: number; s: string; m: string }[] = [];
+    for (const [si, name] of ['a', 'b', 'c'].entries()) {
+      const file = logFilePath(dataDir, group, name);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      let text = '';
+      let records = '';
+      for (let c = 0; c < 20; c++) {
+        const ts = T0 + c * 1000 + si * 300;
+        for (let l = 0; l < 30; l++) {
+          const needle = (c * 30 + l) % (17 + si * 5) === 0;
+          const m = needle ? `needle ${name} ${c}.${l}` : `noise ${name} ${c}.${l} ${'x'.repeat(40)}`;
+          text += `${m}\n`;
+          if (needle) expected.push({ t: ts, s: name, m });
+        }
+        records += chunkRecord(Buffer.byteLength(text), ts, ts);
+      }
+      fs.writeFileSync(file, text);
+      const idx = logIndexPath(dataDir, group, name);
+      fs.mkdirSync(path.dirname(idx), { recursive: true });
+      fs.writeFileSync(idx, records + stopRecord(T0 + 30_000));
+    }
+    expected.sort((x, y) => x.t - y.t || (x.s < y.s ? -1 : x.s > y.s ? 1 : 0));
+    const arns = new Arns({ partition: 'aws', region: 'us-east-1', accountId: '000000000000' });
+    const collect = async (svc: ReturnType<typeof logsService>, limit: number) => {
+      const seen: string[] = [];
+      let token: string | undefined;
+      let calls = 0;
+      do {
+        const out = (await svc.handlers.FilterLogEvents({ logGroupName: group, filterPattern: 'needle', limit, ...(token ? { nextToken: token } : {}) }, {} as never)) as { events: { message: string }[]; nextToken?: string };
+        seen.push(...out.events.map((e) => e.message));
+        token = out.nextToken;
+        assert.ok(++calls < 2000, 'pagination ends');
+      } while (token);
+      return { seen, calls };
+    };
+    const whole = await collect(logsService(a, arns), 10_000);
+    assert.deepEqual(whole.seen, expected.map((e) => e.m));
+    assert.equal(whole.calls, 1);
+    const budgeted = await collect(logsService(a, arns, { maxScanBytes: 2000 }), 7);
+    assert.deepEqual(budgeted.seen, expected.map((e) => e.m));
+    assert.ok(budgeted.calls > expected.length / 7, `${budgeted.calls} calls`);
+  });
 });

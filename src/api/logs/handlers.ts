@@ -43,6 +43,7 @@ export interface ReadOptions {
   startTime?: number;
   endTime?: number;
   match?: LogFilter;
+  maxScanBytes?: number;
 }
 
 /** What the Logs API reads from (src/server/logs.ts's LogArchive). */
@@ -58,7 +59,7 @@ export interface LogsBackend {
     direction: 'forward' | 'backward',
     from: number | undefined,
     opts: ReadOptions,
-  ): { events: LogEventView[]; forward: number; backward: number } | undefined;
+  ): { events: LogEventView[]; forward: number; backward: number; scan?: { to: number; timestamp: number; truncated: boolean } } | undefined;
   putRetentionPolicy(group: string, days: number): void;
   deleteRetentionPolicy(group: string): void;
 }
@@ -66,6 +67,8 @@ export interface LogsBackend {
 const CODE = 'InvalidParameterException';
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 const MAX_EVENTS = 10_000;
+/** Bytes of log FilterLogEvents scans per call at most; then it answers what it found and a nextToken. */
+const MAX_SCAN_BYTES = 64 * 1024 * 1024;
 /** CloudWatch's allowed retention periods, in days. */
 export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const GROUP_NAME_RE = /^[.\-_/#A-Za-z0-9]+$/;
@@ -169,15 +172,22 @@ function eventId(stream: string, offset: number): string {
   return `${String(h).padStart(10, '0')}${String(offset).padStart(20, '0')}`;
 }
 
-type FilterPos = { t: number; s: string; o: number };
+/** FilterLogEvents' position: the last event considered (time t, stream s) and where s resumes (byte r). */
+type FilterPos = { t: number; s: string; r: number };
 const isFilterPos = (v: unknown): v is FilterPos =>
-  typeof v === 'object' && v !== null && typeof (v as FilterPos).t === 'number' && typeof (v as FilterPos).s === 'string' && Number.isSafeInteger((v as FilterPos).o);
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isSafeInteger((v as FilterPos).t) &&
+  typeof (v as FilterPos).s === 'string' &&
+  Number.isSafeInteger((v as FilterPos).r) &&
+  (v as FilterPos).r >= 0;
 type NamePos = { n: string; k?: number };
 const isNamePos = (v: unknown): v is NamePos => typeof v === 'object' && v !== null && typeof (v as NamePos).n === 'string' && ((v as NamePos).k === undefined || typeof (v as NamePos).k === 'number');
 
 // ----- the service
 
-export function logsService(backend: LogsBackend, arns: Arns): AwsJsonService {
+/** `maxScanBytes`: FilterLogEvents' scan budget per call (tests make it small). */
+export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanBytes?: number } = {}): AwsJsonService {
   const { partition, region, accountId } = arns.ctx;
   const groupArn = (g: string) => `arn:${partition}:logs:${region}:${accountId}:log-group:${g}`;
 
@@ -256,46 +266,65 @@ export function logsService(backend: LogsBackend, arns: Arns): AwsJsonService {
           (s) => backend.streamExists(group, s),
         );
         if (streamNames && streamNames.length > 0 && streams.length === 0) throw streamNotFound();
-        // Merge the streams' events by (timestamp, stream, offset), continuing after the token's event.
-        type Head = { stream: string; events: LogEventView[]; i: number; more: boolean; next: number };
+        // Merge the streams' events by (timestamp, stream, offset). A token holds the last event
+        // considered (t, s) and where its stream resumes (r): streams before s in name order go on
+        // after time t, streams after it from time t, and s itself from byte r.
+        // Scanning is bounded per call (a rare term in a huge log): a stream whose scan ran out is
+        // "pending" at a position, and the page ends there with a token that resumes it.
+        type Head = { stream: string; events: LogEventView[]; i: number; more: boolean; next: number; startTime?: number; pending?: { offset: number; timestamp: number } };
         const perStream = Math.min(limit, 1000);
-        const since = after ? Math.max(startTime ?? 0, after.t) : startTime;
-        /** The head's next event, reading on when its batch is used up; undefined when the stream has no more. */
-        const peek = (h: Head): LogEventView | undefined => {
+        let budget = opts.maxScanBytes ?? MAX_SCAN_BYTES;
+        const peek = (h: Head): LogEventView | { pending: { offset: number; timestamp: number } } | undefined => {
           while (h.i >= h.events.length) {
+            if (h.pending) return { pending: h.pending };
             if (!h.more) return undefined;
-            const r = backend.readStream(group, h.stream, 'forward', h.next, { limit: perStream, maxBytes: MAX_RESPONSE_BYTES, startTime: since, endTime, match });
+            const from = h.next;
+            const r = backend.readStream(group, h.stream, 'forward', from, { limit: perStream, maxBytes: MAX_RESPONSE_BYTES, startTime: h.startTime, endTime, match, maxScanBytes: Math.max(0, budget) });
             h.events = r?.events ?? [];
             h.i = 0;
             h.more = h.events.length > 0;
-            h.next = r?.forward ?? h.next;
+            h.next = r?.forward ?? from;
+            if (r?.scan) {
+              budget -= Math.max(0, r.scan.to - from);
+              if (r.scan.truncated) h.pending = { offset: r.scan.to, timestamp: r.scan.timestamp };
+            }
           }
           return h.events[h.i];
         };
-        const heads: Head[] = [];
-        for (const stream of streams) {
-          const h: Head = { stream, events: [], i: 0, more: true, next: 0 };
-          // Skip what the token already returned.
-          if (after) for (let e = peek(h); e && !isAfter(e, stream, after); e = peek(h)) h.i++;
-          heads.push(h);
-        }
+        const heads: Head[] = streams.map((stream) => {
+          const h: Head = { stream, events: [], i: 0, more: true, next: 0, startTime };
+          if (after) {
+            if (stream < after.s) h.startTime = Math.max(startTime ?? 0, after.t + 1);
+            else if (stream > after.s) h.startTime = Math.max(startTime ?? 0, after.t);
+            else h.next = after.r;
+          }
+          return h;
+        });
+        // The token's stream reads first: it gets the scan budget, so every call makes progress.
+        const readOrder = after ? [...heads.filter((h) => h.stream === after.s), ...heads.filter((h) => h.stream !== after.s)] : heads;
         const out: { logStreamName: string; timestamp: number; message: string; ingestionTime: number; eventId: string }[] = [];
         let bytes = 0;
-        let last: FilterPos | undefined;
+        let last: FilterPos | undefined = after;
         let exhausted = false;
         while (out.length < limit) {
           let best: Head | undefined;
-          let bestEvent: LogEventView | undefined;
-          for (const h of heads) {
+          let bestKey: { timestamp: number } | undefined;
+          for (const h of readOrder) {
             const e = peek(h);
             if (!e) continue;
-            if (!bestEvent || e.timestamp < bestEvent.timestamp || (e.timestamp === bestEvent.timestamp && h.stream < best!.stream)) {
+            const key = 'pending' in e ? e.pending : e;
+            if (!bestKey || key.timestamp < bestKey.timestamp || (key.timestamp === bestKey.timestamp && h.stream < best!.stream)) {
               best = h;
-              bestEvent = e;
+              bestKey = key;
             }
           }
           if (!best) {
             exhausted = true;
+            break;
+          }
+          if (best.i >= best.events.length && best.pending) {
+            // The next candidate is a stream not yet scanned through: stop; the token resumes it.
+            last = { t: best.pending.timestamp, s: best.stream, r: best.pending.offset };
             break;
           }
           const e = best.events[best.i++];
@@ -303,7 +332,7 @@ export function logsService(backend: LogsBackend, arns: Arns): AwsJsonService {
           if (out.length > 0 && bytes + size > MAX_RESPONSE_BYTES) break;
           bytes += size;
           out.push({ logStreamName: best.stream, timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime, eventId: eventId(best.stream, e.offset) });
-          last = { t: e.timestamp, s: best.stream, o: e.offset };
+          last = { t: e.timestamp, s: best.stream, r: e.end };
         }
         const result: Record<string, unknown> = {
           events: out,
@@ -402,10 +431,4 @@ export function logsService(backend: LogsBackend, arns: Arns): AwsJsonService {
       },
     },
   };
-}
-
-function isAfter(e: { timestamp: number; offset: number }, stream: string, p: FilterPos): boolean {
-  if (e.timestamp !== p.t) return e.timestamp > p.t;
-  if (stream !== p.s) return stream > p.s;
-  return e.offset > p.o;
 }
