@@ -276,7 +276,7 @@ export class LogArchive implements AttemptObserver {
     }
     const index = readIndexFile(indexFile);
     if (!index) return EMPTY_INDEX;
-    if (this.indexCache.size > 4096) this.indexCache.clear();
+    if (this.indexCache.size > 50_000) this.indexCache.clear();
     this.indexCache.set(indexFile, { size, index });
     return index;
   }
@@ -400,17 +400,16 @@ export class LogArchive implements AttemptObserver {
 
   // ----- streams
 
-  /** The group's streams by name; undefined when the group does not exist. */
-  listStreams(group: string, prefix = ''): LogStreamInfo[] | undefined {
+  /** The group's stream names, sorted; undefined when the group does not exist. */
+  listStreamNames(group: string, prefix = ''): string[] | undefined {
     if (!this.groupExists(group)) return undefined;
-    const out: LogStreamInfo[] = [];
+    const out: string[] = [];
     for (const enc of this.streamFiles(group)) {
       const name = decode(enc);
       if (name === undefined || encodeURIComponent(name) !== enc || !name.startsWith(prefix)) continue;
-      const info = this.streamInfo(group, name);
-      if (info) out.push(info);
+      out.push(name);
     }
-    return out.sort((a, b) => (a.logStreamName < b.logStreamName ? -1 : a.logStreamName > b.logStreamName ? 1 : 0));
+    return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   streamInfo(group: string, stream: string): LogStreamInfo | undefined {

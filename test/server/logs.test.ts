@@ -372,4 +372,36 @@ describe('Logs API pieces', () => {
     assert.deepEqual(budgeted.seen, expected.map((e) => e.m));
     assert.ok(budgeted.calls > expected.length / 7, `${budgeted.calls} calls`);
   });
+
+  test('DescribeLogStreams pages by name (both ways) and by last event time', async () => {
+    const dataDir = tmp();
+    const a = new LogArchive({ dataDir, now: () => T0, log: quiet, pollMs: 60_000 });
+    const group = '/aws/batch/job';
+    const names = ['s1', 's2', 's3', 's4', 's5', 's6', 's7'];
+    for (const [i, n] of names.entries()) {
+      const file = logFilePath(dataDir, group, n);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, i === 3 ? '' : `${n}\n`);
+      fs.utimesSync(file, new Date(T0 - (i * 7919) % 5000), new Date(T0 - ((i * 7919) % 5000)));
+    }
+    const svc = logsService(a, new Arns({ partition: 'aws', region: 'us-east-1', accountId: '000000000000' }));
+    const all = async (input: Record<string, unknown>) => {
+      const out: { logStreamName: string; lastEventTimestamp?: number }[] = [];
+      let token: string | undefined;
+      do {
+        const r = (await svc.handlers.DescribeLogStreams({ logGroupName: group, limit: 3, ...input, ...(token ? { nextToken: token } : {}) }, {} as never)) as { logStreams: typeof out; nextToken?: string };
+        assert.ok(r.logStreams.length <= 3);
+        out.push(...r.logStreams);
+        token = r.nextToken;
+      } while (token);
+      return out;
+    };
+    assert.deepEqual((await all({})).map((s) => s.logStreamName), names);
+    assert.deepEqual((await all({ descending: true })).map((s) => s.logStreamName), [...names].reverse());
+    const byTime = await all({ orderBy: 'LastEventTime', descending: true });
+    assert.equal(byTime.length, names.length);
+    const times = byTime.map((s) => s.lastEventTimestamp ?? 0);
+    assert.deepEqual(times, [...times].sort((x, y) => y - x));
+    assert.equal(byTime[byTime.length - 1].logStreamName, 's4', 'the empty stream has no last event: last when newest first');
+  });
 });

@@ -50,7 +50,8 @@ export interface ReadOptions {
 export interface LogsBackend {
   groupExists(group: string): boolean;
   listGroups(): LogGroupView[];
-  listStreams(group: string, prefix?: string): LogStreamView[] | undefined;
+  /** The group's stream names in order; undefined when the group does not exist. */
+  listStreamNames(group: string, prefix?: string): string[] | undefined;
   streamInfo(group: string, stream: string): LogStreamView | undefined;
   streamExists(group: string, stream: string): boolean;
   readStream(
@@ -262,7 +263,7 @@ export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanByt
         }
         const after = token !== undefined ? decodeToken(token, isFilterPos) : undefined;
         requireGroup(group);
-        const streams = (streamNames ? [...new Set(streamNames)].sort() : (backend.listStreams(group, prefix ?? '') ?? []).map((s) => s.logStreamName)).filter(
+        const streams = (streamNames ? [...new Set(streamNames)].sort() : (backend.listStreamNames(group, prefix ?? '') ?? [])).filter(
           (s) => backend.streamExists(group, s),
         );
         if (streamNames && streamNames.length > 0 && streams.length === 0) throw streamNotFound();
@@ -388,16 +389,37 @@ export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanByt
         const token = str(input, 'nextToken', { min: 1 });
         const after = token !== undefined ? decodeToken(token, isNamePos) : undefined;
         requireGroup(group);
-        const streams = backend.listStreams(group, prefix ?? '');
-        if (!streams) throw groupNotFound();
+        const names = backend.listStreamNames(group, prefix ?? '');
+        if (!names) throw groupNotFound();
         const byTime = orderBy === 'LastEventTime';
-        // Streams without events sort first by time (as CloudWatch, where they have no lastEventTimestamp).
-        const key = (s: LogStreamView) => (byTime ? (s.lastEventTimestamp ?? 0) : 0);
         const cmp = (a: { k: number; n: string }, b: { k: number; n: string }) => (a.k !== b.k ? a.k - b.k : a.n < b.n ? -1 : a.n > b.n ? 1 : 0);
         const sign = descending ? -1 : 1;
-        const sorted = streams.map((s) => ({ s, k: key(s), n: s.logStreamName })).sort((a, b) => sign * cmp(a, b));
-        const rest = after ? sorted.filter((x) => sign * cmp(x, { k: after.k ?? 0, n: after.n }) > 0) : sorted;
-        const page = rest.slice(0, limit);
+        const info = (n: string) => backend.streamInfo(group, n);
+        let page: { s: LogStreamView; k: number; n: string }[];
+        let more: boolean;
+        if (byTime) {
+          // Every stream's last event is needed to order them. Streams without events sort first
+          // (as in CloudWatch, where they have no lastEventTimestamp).
+          const all = names.flatMap((n) => {
+            const s = info(n);
+            return s ? [{ s, k: s.lastEventTimestamp ?? 0, n }] : [];
+          });
+          all.sort((a, b) => sign * cmp(a, b));
+          const rest = after ? all.filter((x) => sign * cmp(x, { k: after.k ?? 0, n: after.n }) > 0) : all;
+          page = rest.slice(0, limit);
+          more = rest.length > limit;
+        } else {
+          // By name: only the page's streams are looked at (a group of 10,000 array children).
+          const ordered = descending ? [...names].reverse() : names;
+          const rest = after ? ordered.filter((n) => sign * cmp({ k: 0, n }, { k: 0, n: after.n }) > 0) : ordered;
+          page = [];
+          let i = 0;
+          for (; i < rest.length && page.length < limit; i++) {
+            const s = info(rest[i]);
+            if (s) page.push({ s, k: 0, n: rest[i] });
+          }
+          more = i < rest.length;
+        }
         return {
           logStreams: page.map(({ s }) => ({
             logStreamName: s.logStreamName,
@@ -408,7 +430,7 @@ export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanByt
             arn: `${groupArn(group)}:log-stream:${s.logStreamName}`,
             storedBytes: s.storedBytes,
           })),
-          ...(rest.length > limit ? { nextToken: encodeToken({ n: page[page.length - 1].n, k: page[page.length - 1].k }) } : {}),
+          ...(more && page.length > 0 ? { nextToken: encodeToken({ n: page[page.length - 1].n, k: page[page.length - 1].k }) } : {}),
         };
       },
 
