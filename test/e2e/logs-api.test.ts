@@ -190,3 +190,26 @@ describe('CloudWatch Logs API (SDK)', () => {
     for (let i = 1; i < events.length; i++) assert.ok(events[i].timestamp! >= events[i - 1].timestamp!);
   });
 });
+
+describe('--log-retention-days', () => {
+  test('the server-wide default shows as the retention of groups without a policy of their own', async () => {
+    const server = await new TestServer({ args: ['--log-retention-days', '7'] }).start();
+    const batch = server.client();
+    const logs = new CloudWatchLogsClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    try {
+      await batch.send(new RegisterJobDefinitionCommand({ jobDefinitionName: 'echo', type: 'container', containerProperties: { image: 'busybox', command: ['echo', 'kept'] } }));
+      const job = await waitForStatus(batch, (await batch.send(new SubmitJobCommand({ jobName: 'echo', jobQueue: 'default', jobDefinition: 'echo' }))).jobId!, 'SUCCEEDED');
+      assert.equal((await logs.send(new DescribeLogGroupsCommand({}))).logGroups?.[0].retentionInDays, 7);
+      await logs.send(new PutRetentionPolicyCommand({ logGroupName: GROUP, retentionInDays: 1 }));
+      assert.equal((await logs.send(new DescribeLogGroupsCommand({}))).logGroups?.[0].retentionInDays, 1);
+      // A day is not over: the output is still there.
+      const events = await logs.send(new GetLogEventsCommand({ logGroupName: GROUP, logStreamName: job.container!.logStreamName! }));
+      assert.deepEqual(events.events?.map((e) => e.message), ['kept']);
+    } finally {
+      logs.destroy();
+      batch.destroy();
+      await server.stop();
+      server.cleanup();
+    }
+  });
+});
