@@ -10,6 +10,8 @@ import https from 'node:https';
 import { credentialsFromEnv, signHeaders } from '../api/auth/client.js';
 
 const POLL_MS = 200;
+/** How long the server may be unreachable (restarting) before following gives up. */
+const UNREACHABLE_MS = 30_000;
 const DEFAULT_LOG_GROUP = '/aws/batch/job';
 
 type Json = Record<string, unknown>;
@@ -120,22 +122,31 @@ export async function followJobLogs(base: string, jobId: string, attempt: number
       any = true;
     }
   };
+  let unreachableSince: number | undefined;
   for (;;) {
-    const job = await describe();
-    const ref = streamOf(job, attempt);
-    if (ref && (ref.group !== current?.group || ref.stream !== current?.stream)) {
-      // A new attempt (a retry) or the first one: finish the old stream, start the new one from its head.
+    try {
+      const job = await describe();
+      const ref = streamOf(job, attempt);
+      if (ref && (ref.group !== current?.group || ref.stream !== current?.stream)) {
+        // A new attempt (a retry) or the first one: finish the old stream, start the new one from its head.
+        await drain();
+        current = ref;
+        token = undefined;
+      }
+      const done = finished(job.status) || (attempt !== undefined && ((job.attempts as unknown[] | undefined)?.length ?? 0) >= attempt);
       await drain();
-      current = ref;
-      token = undefined;
+      if (done) {
+        // The job's end is recorded after its attempt's last write: one more read takes the rest.
+        await drain();
+        return String(job.status);
+      }
+      unreachableSince = undefined;
+    } catch (e) {
+      // The server restarting (jobs keep running meanwhile), or busy: keep trying for a while.
+      if (e instanceof ApiError && !/^(TooManyRequestsException|ThrottlingException|ServerException|5\d\d)$/.test(e.code)) throw e;
+      unreachableSince ??= Date.now();
+      if (Date.now() - unreachableSince > UNREACHABLE_MS) throw e;
     }
-    const done = finished(job.status) || (attempt !== undefined && ((job.attempts as unknown[] | undefined)?.length ?? 0) >= attempt);
-    await drain();
-    if (done) {
-      // The job's end is recorded after its attempt's last write: one more read takes the rest.
-      await drain();
-      return String(job.status);
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, unreachableSince === undefined ? POLL_MS : 500));
   }
 }

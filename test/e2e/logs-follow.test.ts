@@ -129,4 +129,26 @@ describe('openbatch logs --follow', () => {
     assert.equal(await new Promise((r) => first.on('close', r)), 0);
     assert.equal(out, 'attempt 1\n');
   });
+
+  test('following survives a restart of the server (SIGKILL, then the same port again)', async () => {
+    const go = path.join(work, 'go-restart');
+    const end = path.join(work, 'end-restart');
+    const jobId = await submit('follow-restart', `echo before; while [ ! -e ${go} ]; do sleep 0.01; done; echo after; while [ ! -e ${end} ]; do sleep 0.01; done; echo done`);
+    const cli = follow(jobId);
+    try {
+      await cli.waitForText('before\n', 20_000);
+      const port = Number(new URL(server.endpoint).port);
+      await server.kill();
+      fs.writeFileSync(go, '');
+      await server.start(port);
+      batch.destroy();
+      batch = server.client();
+      await cli.waitForText('after\n', 20_000);
+      fs.writeFileSync(end, '');
+      assert.equal(await cli.exited, 0, cli.stderr);
+      assert.equal(cli.stdout, 'before\nafter\ndone\n');
+    } finally {
+      cli.kill();
+    }
+  });
 });
