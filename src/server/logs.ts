@@ -223,7 +223,8 @@ export class LogArchive implements AttemptObserver {
       } else {
         const end = l.indexedEnd + lastLineEnd(l.file, l.indexedEnd, st.size);
         if (end > l.indexedEnd) {
-          const ts = Math.max(l.lastTimestamp, now);
+          // Not before the attempt's start (the executor's clock stamps the start a moment late).
+          const ts = Math.max(l.lastTimestamp, now, l.startedAt ?? -Infinity);
           records += chunkRecord(end, ts, ts);
           l.indexedEnd = end;
           l.lastTimestamp = ts;

@@ -5,7 +5,8 @@
 // text file records which byte ranges were seen when:
 //
 //   c <end> <timestamp> <ingestionTime>   the bytes from the previous chunk's end up to <end>
-//   e <stoppedAt>                         the attempt ended; everything it wrote is indexed
+//   e <stoppedAt>                         the attempt ended; everything it wrote is indexed (and
+//                                         no event is stamped later than this)
 //
 // Every line of the file belongs to exactly one chunk (chunks of a running attempt end at a
 // newline; the last chunk after its exit takes whatever is left, a final line without newline
@@ -70,6 +71,10 @@ export function parseIndex(text: string, into?: StreamIndex): StreamIndex {
       index.indexedEnd = e;
     } else if (f[0] === 'e' && f.length === 2 && Number.isFinite(Number(f[1]))) {
       index.stoppedAt = Number(f[1]);
+      // A line seen by a poll between the attempt's exit and the server learning of it was
+      // stamped a moment after the stop: no event is later than its attempt's stop.
+      for (let i = index.chunks.length - 1; i >= 0 && index.chunks[i].timestamp > index.stoppedAt; i--) index.chunks[i].timestamp = index.stoppedAt;
+      lastTs = Math.min(lastTs, index.stoppedAt);
     }
   }
   index.torn = text.length > 0 && !text.endsWith('\n');

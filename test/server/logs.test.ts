@@ -126,6 +126,12 @@ describe('log index', () => {
     assert.deepEqual(b.events.map((e) => e.message.length), [5, big.length]);
   });
 
+  test('no event is later than its attempt\'s stop, even one a poll stamped after the exit', () => {
+    const idx = parseIndex(`${chunkRecord(10, T0, T0)}${chunkRecord(20, T0 + 500, T0 + 500)}${chunkRecord(30, T0 + 600, T0 + 600)}${stopRecord(T0 + 400)}`);
+    assert.deepEqual(idx.chunks.map((c) => c.timestamp), [T0, T0 + 400, T0 + 400]);
+    assert.ok(idx.chunks.every((c) => c.ingestionTime >= c.timestamp));
+  });
+
   test('a torn record is skipped, also when records follow it; timestamps never go down; appended text parses into the same index', () => {
     const idx = parseIndex(`${chunkRecord(10, T0 + 50, T0 + 50)}${chunkRecord(20, T0, T0)}c 30 17`);
     assert.equal(idx.indexedEnd, 20);
