@@ -123,4 +123,11 @@ describe('AWS CLI v2: aws logs get-log-events', { skip }, () => {
     assert.equal(f.code, 0, f.stderr);
     assert.deepEqual(JSON.parse(f.stdout).events.map((e: any) => e.message), ['line 7', 'line 17']);
   });
+
+  test('aws logs tail prints the group\'s events (FilterLogEvents under the hood)', async () => {
+    const r = await logs('tail', '/aws/batch/job', '--since', '1d', '--format', 'short');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => l.replace(/^\S+\s+/, ''));
+    assert.deepEqual(lines, range(1, 25).map((i) => `line ${i}`));
+  });
 });
