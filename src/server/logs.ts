@@ -127,6 +127,11 @@ export class LogArchive implements AttemptObserver {
     this.flushExited();
   }
 
+  /** Streams indexed live now (running attempts, and exits not yet indexed). */
+  get liveStreams(): number {
+    return this.live.size;
+  }
+
   // ----- AttemptObserver: which attempts run
 
   attemptStarted(spec: AttemptSpec, startedAt?: number): void {

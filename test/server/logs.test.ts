@@ -245,6 +245,24 @@ describe('log archive', () => {
     assert.deepEqual(read(a, 'def/default/old').map((e) => [e.message, e.timestamp]), [['x', T0 - 1000], ['y', T0 - 1000]]);
   });
 
+  test('an array of 2,000 quiet attempts: no index written, nothing left live afterwards', async () => {
+    const dataDir = tmp();
+    const a = archive(dataDir, { t: T0 });
+    const specs = Array.from({ length: 2000 }, (_, i) => spec(`arr:${i}`, `def/default/child-${i}`));
+    for (const s of specs) {
+      const file = logFilePath(dataDir, s.logGroupName, s.logStreamName);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, '');
+      a.attemptStarted(s);
+      a.attemptEvent({ type: 'running', key: s.key, jobId: s.jobId, attempt: 1, at: T0 });
+    }
+    assert.equal(a.liveStreams, 2000);
+    for (const s of specs) a.attemptEvent({ type: 'exited', key: s.key, jobId: s.jobId, attempt: 1, at: T0 + 1, exitCode: 0 });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(a.liveStreams, 0);
+    assert.equal(fs.existsSync(path.join(dataDir, 'log-index')), false);
+  });
+
   test('retention: old events are hidden, old streams are deleted by the sweep, running ones and recent ones stay', () => {
     const dataDir = tmp();
     const clock = { t: T0 };
