@@ -487,22 +487,32 @@ export class LogArchive implements AttemptObserver {
 
   // ----- retention
 
+  private sweeping = false;
+
   private sweepSafely(): void {
-    try {
-      const deleted = this.sweep();
-      if (deleted > 0) this.opts.log.info({ deleted }, 'deleted log streams past their retention');
-    } catch (e) {
-      this.opts.log.warn({ err: e }, 'log retention sweep failed');
-    }
+    if (this.sweeping) return;
+    this.sweeping = true;
+    this.sweep()
+      .then((deleted) => {
+        if (deleted > 0) this.opts.log.info({ deleted }, 'deleted log streams past their retention');
+      })
+      .catch((e) => this.opts.log.warn({ err: e }, 'log retention sweep failed'))
+      .finally(() => (this.sweeping = false));
   }
 
-  /** Deletes streams (file and index) whose last event is older than their group's retention; returns how many. */
-  sweep(): number {
+  /**
+   * Deletes streams (file and index) whose last event is older than their group's retention;
+   * resolves to how many. Yields to the event loop every few hundred streams (a group of many
+   * thousands of array children must not stall the API).
+   */
+  async sweep(): Promise<number> {
     let deleted = 0;
+    let seen = 0;
     for (const g of this.listGroups()) {
       const cutoff = this.cutoff(g.logGroupName);
       if (cutoff === undefined) continue;
       for (const enc of this.streamFiles(g.logGroupName)) {
+        if (++seen % 500 === 0) await new Promise((r) => setImmediate(r));
         const stream = decode(enc);
         if (stream === undefined) continue;
         const file = logFilePath(this.opts.dataDir, g.logGroupName, stream);

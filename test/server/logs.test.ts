@@ -263,7 +263,7 @@ describe('log archive', () => {
     assert.equal(fs.existsSync(path.join(dataDir, 'log-index')), false);
   });
 
-  test('retention: old events are hidden, old streams are deleted by the sweep, running ones and recent ones stay', () => {
+  test('retention: old events are hidden, old streams are deleted by the sweep, running ones and recent ones stay', async () => {
     const dataDir = tmp();
     const clock = { t: T0 };
     const a = archive(dataDir, clock, 30);
@@ -284,17 +284,17 @@ describe('log archive', () => {
     a.attemptStarted(running);
     assert.deepEqual(read(a, 'old'), [], 'past retention: hidden before the sweep');
     assert.equal(read(a, 'recent').length, 1);
-    assert.equal(a.sweep(), 1);
+    assert.equal(await a.sweep(), 1);
     assert.equal(fs.existsSync(old), false);
     assert.equal(fs.existsSync(logIndexPath(dataDir, group, 'old')), false);
     assert.ok(fs.existsSync(recent) && fs.existsSync(runningFile));
     // A group's own policy overrides the server default; two days later 'recent' is past 30 days.
     a.putRetentionPolicy(group, 60);
     clock.t += 2 * DAY;
-    assert.equal(a.sweep(), 0);
+    assert.equal(await a.sweep(), 0);
     assert.equal(archive(dataDir, clock, 30).retentionDays(group), 60, 'policies survive a restart');
     a.deleteRetentionPolicy(group);
-    assert.equal(a.sweep(), 1);
+    assert.equal(await a.sweep(), 1);
     assert.equal(fs.existsSync(recent), false);
   });
 });
@@ -427,5 +427,22 @@ describe('Logs API pieces', () => {
     const times = byTime.map((s) => s.lastEventTimestamp ?? 0);
     assert.deepEqual(times, [...times].sort((x, y) => y - x));
     assert.equal(byTime[byTime.length - 1].logStreamName, 's4', 'the empty stream has no last event: last when newest first');
+  });
+
+  test('DescribeLogGroups: by prefix or pattern, paged with limit and nextToken', async () => {
+    const dataDir = tmp();
+    const a = new LogArchive({ dataDir, now: () => T0, log: quiet, pollMs: 60_000 });
+    for (const g of ['/aws/batch/job', '/team/a', '/team/b', '/team/c']) fs.mkdirSync(path.join(dataDir, 'logs', encodeURIComponent(g)), { recursive: true });
+    const svc = logsService(a, new Arns({ partition: 'aws', region: 'us-east-1', accountId: '000000000000' }));
+    const call = (input: Record<string, unknown>) => svc.handlers.DescribeLogGroups(input, {} as never) as Promise<{ logGroups: { logGroupName: string; arn: string }[]; nextToken?: string }>;
+    const first = await call({ logGroupNamePrefix: '/team/', limit: 2 });
+    assert.deepEqual(first.logGroups.map((g) => g.logGroupName), ['/team/a', '/team/b']);
+    assert.equal(first.logGroups[0].arn, 'arn:aws:logs:us-east-1:000000000000:log-group:/team/a:*');
+    const second = await call({ logGroupNamePrefix: '/team/', limit: 2, nextToken: first.nextToken });
+    assert.deepEqual(second.logGroups.map((g) => g.logGroupName), ['/team/c']);
+    assert.equal(second.nextToken, undefined);
+    assert.deepEqual((await call({ logGroupNamePattern: 'BATCH' })).logGroups.map((g) => g.logGroupName), ['/aws/batch/job']);
+    await assert.rejects(call({ limit: 51 }), /at 'limit'/);
+    await assert.rejects(call({ nextToken: 'not-a-token' }), /nextToken/);
   });
 });
