@@ -298,7 +298,8 @@ export class LogArchive implements AttemptObserver {
     try {
       st = fs.statSync(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      // No such file; or a name no file can have (too long once encoded): no such stream.
+      if (['ENOENT', 'ENOTDIR', 'ENAMETOOLONG'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
       throw e;
     }
     if (!st.isFile()) return undefined;

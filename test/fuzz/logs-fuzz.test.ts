@@ -41,7 +41,7 @@ const OPERATIONS: Record<string, Record<string, Kind>> = {
 };
 
 const GROUPS = ['/aws/batch/job', '/custom/group', 'arn:aws:logs:us-east-1:000000000000:log-group:/aws/batch/job:*'];
-const STREAMS = ['def/default/aaaa', 'def/default/bbbb', 'empty/default/cccc', 'def/', 'nope/default/x'];
+const STREAMS = ['def/default/aaaa', 'def/default/bbbb', 'empty/default/cccc', 'def/', 'nope/default/x', '..', 'é'.repeat(300)];
 
 const odd = fc.constantFrom('', ' ', '.', '..', '../../etc/passwd', '%2e%2e', '\u0000', '\ud800', 'é', '*', ':', 'a'.repeat(600), 'x'.repeat(70_000), '__proto__', 'constructor', '{"a":1}');
 const wrongType = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }));

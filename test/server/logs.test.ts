@@ -343,7 +343,7 @@ describe('Logs API pieces', () => {
     const head = await get({ limit: 3, startFromHead: true });
     assert.deepEqual(nums(head), [1, 2, 3]);
     await assert.rejects(get({ logStreamName: 'nope' }), /The specified log stream does not exist\./);
-    for (const logStreamName of ['.', '..']) await assert.rejects(get({ logStreamName }), /The specified log stream does not exist\./);
+    for (const logStreamName of ['.', '..', 'é'.repeat(300)]) await assert.rejects(get({ logStreamName }), /The specified log stream does not exist\./);
     await assert.rejects(get({ logGroupName: 'nope' }), /The specified log group does not exist\./);
     await assert.rejects(get({ limit: 0 }), /at 'limit'/);
     await assert.rejects(get({ nextToken: 'garbage' }), /nextToken/);
