@@ -252,7 +252,9 @@ export class LogArchive implements AttemptObserver {
     if (st.size <= index.indexedEnd && index.stoppedAt !== undefined) return index;
     if (st.size === 0) return index;
     const last = index.chunks.length > 0 ? index.chunks[index.chunks.length - 1].timestamp : -Infinity;
-    const ts = Math.max(last, st.mtimeMs);
+    // Bytes after the stop record (an executor that copies output, flushing after the exit) still
+    // belong to the attempt: not later than its stop.
+    const ts = Math.max(last, index.stoppedAt !== undefined ? Math.min(st.mtimeMs, index.stoppedAt) : st.mtimeMs);
     let records = '';
     if (st.size > index.indexedEnd) records += chunkRecord(st.size, ts, Math.max(this.opts.now(), ts));
     if (index.stoppedAt === undefined) records += stopRecord(ts);
