@@ -466,9 +466,11 @@ export class LogArchive implements AttemptObserver {
    * before `from` (undefined: the end). Positions are byte offsets; `forward` and `backward`
    * are where the next reads in each direction start. Undefined when the stream does not exist.
    */
-  readStream(group: string, stream: string, direction: 'forward' | 'backward', from: number | undefined, opts: ReadOptions): StreamRead | undefined {
+  readStream(group: string, stream: string, direction: 'forward' | 'backward', from: number | undefined, opts: ReadOptions): StreamRead | 'invalid-position' | undefined {
     const cur = this.currentIndex(group, stream);
     if (!cur) return undefined;
+    // Positions come from tokens: only the start of a line (or the end of what is indexed) is one.
+    if (from !== undefined && from !== 0 && from !== cur.index.indexedEnd && (from > cur.index.indexedEnd || readBytes(cur.file, from - 1, from)[0] !== 10)) return 'invalid-position';
     const o = this.withRetention(group, opts);
     if (direction === 'forward') {
       const start = from ?? 0;

@@ -15,12 +15,17 @@ import { attemptKey, type AttemptSpec } from '../../src/executors/executor.js';
 import { logsService, parseStreamToken, streamToken } from '../../src/api/logs/handlers.js';
 import { Arns } from '../../src/core/arn.js';
 import { logFilePath } from '../../src/store/log-files.js';
-import { chunkRecord, logIndexPath, parseIndex, readBackward, readForward, stopRecord } from '../../src/store/log-index.js';
+import { chunkRecord, logIndexPath, parseIndex, readBackward, readForward, stopRecord, type LogEvent } from '../../src/store/log-index.js';
 import { LogArchive } from '../../src/server/logs.js';
 
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+
+function events(r: ReturnType<LogArchive['readStream']>): LogEvent[] {
+  assert.notEqual(r, 'invalid-position');
+  return typeof r === 'object' ? r.events : [];
+}
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'openbatch-logs-unit-'));
@@ -158,7 +163,7 @@ describe('log index', () => {
     fs.writeFileSync(file, 'a\nb\n');
     fs.writeFileSync(idxFile, `${chunkRecord(2, T0, T0)}c 4 ${T0}`); // the server died mid-append
     a.attemptStarted(s, T0);
-    const lines = () => (a.readStream(s.logGroupName, s.logStreamName, 'forward', 0, { limit: 100 })?.events ?? []).map((e) => e.message);
+    const lines = () => events(a.readStream(s.logGroupName, s.logStreamName, 'forward', 0, { limit: 100 })).map((e) => e.message);
     clock.t = T0 + 100;
     assert.deepEqual(lines(), ['a', 'b']);
     for (let i = 0; i < 50; i++) {
@@ -174,7 +179,7 @@ describe('log archive', () => {
   function archive(dataDir: string, clock: { t: number }, defaultRetentionDays?: number) {
     return new LogArchive({ dataDir, now: () => clock.t, log: quiet, defaultRetentionDays, pollMs: 60_000 });
   }
-  const read = (a: LogArchive, stream: string) => a.readStream('/aws/batch/job', stream, 'forward', 0, { limit: 1000 })?.events ?? [];
+  const read = (a: LogArchive, stream: string) => events(a.readStream('/aws/batch/job', stream, 'forward', 0, { limit: 1000 }));
 
   test('a running attempt: complete lines get the time they were first seen, a partial line waits; the rest at exit gets the clamped mtime', () => {
     const dataDir = tmp();
@@ -347,6 +352,10 @@ describe('Logs API pieces', () => {
     await assert.rejects(get({ logGroupName: 'nope' }), /The specified log group does not exist\./);
     await assert.rejects(get({ limit: 0 }), /at 'limit'/);
     await assert.rejects(get({ nextToken: 'garbage' }), /nextToken/);
+    // A well-formed token that is not the start of a line (nor the end) is not one we gave out.
+    await assert.rejects(get({ nextToken: 'f/00000000000000000001/s' }), /The specified nextToken is invalid\./);
+    await assert.rejects(get({ nextToken: 'b/00000000000000999999/s' }), /The specified nextToken is invalid\./);
+    assert.deepEqual(nums(await get({ nextToken: 'f/00000000000000000002/s', startFromHead: true, limit: 2 })), [2, 3]);
   });
 
   test('FilterLogEvents with a small scan budget: pages (some empty) with tokens that resume, every match once, in time order', async () => {

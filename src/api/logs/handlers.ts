@@ -60,7 +60,7 @@ export interface LogsBackend {
     direction: 'forward' | 'backward',
     from: number | undefined,
     opts: ReadOptions,
-  ): { events: LogEventView[]; forward: number; backward: number; scan?: { to: number; timestamp: number; truncated: boolean } } | undefined;
+  ): { events: LogEventView[]; forward: number; backward: number; scan?: { to: number; timestamp: number; truncated: boolean } } | 'invalid-position' | undefined;
   putRetentionPolicy(group: string, days: number): void;
   deleteRetentionPolicy(group: string): void;
 }
@@ -223,6 +223,7 @@ export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanByt
         requireGroup(group);
         const read = backend.readStream(group, stream, direction, from, { limit: limit ?? MAX_EVENTS, maxBytes: MAX_RESPONSE_BYTES, startTime, endTime });
         if (!read) throw streamNotFound();
+        if (read === 'invalid-position') throw badToken();
         return {
           events: read.events.map((e) => ({ timestamp: e.timestamp, message: e.message, ingestionTime: e.ingestionTime })),
           nextForwardToken: streamToken('f', read.forward),
@@ -281,6 +282,7 @@ export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanByt
             if (!h.more) return undefined;
             const from = h.next;
             const r = backend.readStream(group, h.stream, 'forward', from, { limit: perStream, maxBytes: MAX_RESPONSE_BYTES, startTime: h.startTime, endTime, match, maxScanBytes: Math.max(0, budget) });
+            if (r === 'invalid-position') throw badToken();
             h.events = r?.events ?? [];
             h.i = 0;
             h.more = h.events.length > 0;
