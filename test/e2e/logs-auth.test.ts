@@ -1,5 +1,5 @@
 // SigV4 on the CloudWatch Logs API: a key signed for `logs` reads a job's output (a read-only key
-// too, but it may not change a retention policy); an unsigned request and a signature scoped to
+// or one limited to some job queues too, but neither may change a retention policy); an unsigned request and a signature scoped to
 // another service are refused and change nothing; `openbatch logs --follow` signs its Batch and
 // Logs calls with the key in the environment.
 
@@ -15,6 +15,7 @@ import { registerDefinition, submit } from './sdk-helpers.js';
 
 const ADMIN = { accessKeyId: 'AKIAOPENBATCHADMIN01', secretAccessKey: 'admin-secret' };
 const READER = { accessKeyId: 'reader', secretAccessKey: 'reader-secret' };
+const TEAM = { accessKeyId: 'team', secretAccessKey: 'team-secret' };
 
 let server: TestServer;
 let tmp: string;
@@ -30,7 +31,7 @@ const logs = (credentials: { accessKeyId: string; secretAccessKey: string }) => 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'openbatch-logs-auth-'));
   const file = path.join(tmp, 'credentials.json');
-  fs.writeFileSync(file, JSON.stringify({ keys: [{ ...READER, readOnly: true }] }), { mode: 0o600 });
+  fs.writeFileSync(file, JSON.stringify({ keys: [{ ...READER, readOnly: true }, { ...TEAM, jobQueues: ['default'] }] }), { mode: 0o600 });
   server = await new TestServer({ args: ['--credentials-file', file], env: { OPENBATCH_CREDENTIALS: `${ADMIN.accessKeyId}:${ADMIN.secretAccessKey}` }, credentials: ADMIN }).start();
   const batch = server.client();
   const def = (await registerDefinition(batch, 'auth-logs', ['sh', '-c', 'echo secret output'])).arn;
@@ -54,6 +55,9 @@ test('a key signed for logs reads; unsigned and batch-scoped requests are refuse
     assert.equal(e.$metadata?.httpStatusCode, 403, e.message);
     return true;
   });
+  // A key limited to some queues reads, but may not change a group that holds every queue's output.
+  assert.equal((await logs(TEAM).send(read)).events?.length, 1);
+  await assert.rejects(logs(TEAM).send(new PutRetentionPolicyCommand({ logGroupName: '/aws/batch/job', retentionInDays: 1 })), { name: 'AccessDeniedException', message: /may use only job queues/ });
   await assert.rejects(logs({ ...ADMIN, secretAccessKey: 'wrong' }).send(read), (e: Error & { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 403);
 
   const body = JSON.stringify({ logGroupName: '/aws/batch/job', retentionInDays: 1 });

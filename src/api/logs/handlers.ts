@@ -11,7 +11,8 @@
 
 import type { Arns } from '../../core/arn.js';
 import { parseFilterPattern, type LogFilter } from '../../core/log-filter.js';
-import { awsJsonError, type AwsJsonService } from '../aws-json.js';
+import { accessDenied } from '../auth/errors.js';
+import { awsJsonError, type AwsJsonContext, type AwsJsonService } from '../aws-json.js';
 
 export interface LogEventView {
   offset: number;
@@ -194,6 +195,13 @@ export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanByt
 
   const requireGroup = (g: string) => {
     if (!backend.groupExists(g)) throw groupNotFound();
+  };
+  /** A group's retention affects every queue's jobs: a key limited to some job queues may not change it. */
+  const checkGroupWrite = (ctx: AwsJsonContext, action: string, group: string) => {
+    const p = ctx.principal;
+    if (p?.key.jobQueues) {
+      throw accessDenied(`User: ${p.accessKeyId} is not authorized to perform: logs:${action} on resource: ${groupArn(group)} (access key ${p.accessKeyId} may use only job queues: ${p.key.jobQueues.join(', ')}; log groups hold every queue's output)`);
+    }
   };
 
   return {
@@ -436,8 +444,9 @@ export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanByt
         };
       },
 
-      async PutRetentionPolicy(input) {
+      async PutRetentionPolicy(input, ctx) {
         const group = str(input, 'logGroupName', { required: true, min: 1, max: 512, pattern: GROUP_NAME_RE })!;
+        checkGroupWrite(ctx, 'PutRetentionPolicy', group);
         const days = int(input, 'retentionInDays', { required: true })!;
         if (!RETENTION_DAYS.includes(days)) {
           throw constraint('retentionInDays', days, `Member must satisfy enum value set: [${RETENTION_DAYS.join(', ')}]`);
@@ -447,8 +456,9 @@ export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanByt
         return {};
       },
 
-      async DeleteRetentionPolicy(input) {
+      async DeleteRetentionPolicy(input, ctx) {
         const group = str(input, 'logGroupName', { required: true, min: 1, max: 512, pattern: GROUP_NAME_RE })!;
+        checkGroupWrite(ctx, 'DeleteRetentionPolicy', group);
         requireGroup(group);
         backend.deleteRetentionPolicy(group);
         return {};
