@@ -31,6 +31,7 @@ import {
   readBackward,
   readForward,
   readIndexFile,
+  startRecord,
   stopRecord,
   type LogEvent,
   type ReadOptions,
@@ -236,7 +237,7 @@ export class LogArchive implements AttemptObserver {
         }
       }
     }
-    if (final) records += stopRecord(l.stoppedAt!);
+    if (final) records += (l.startedAt !== undefined ? startRecord(l.startedAt) : '') + stopRecord(l.stoppedAt!);
     if (records) {
       // After a crash mid-append the index ends in a torn record: start on a new line.
       appendIndexFile(l.indexFile, (l.torn ? '\n' : '') + records);

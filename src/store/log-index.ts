@@ -5,6 +5,7 @@
 // text file records which byte ranges were seen when:
 //
 //   c <end> <timestamp> <ingestionTime>   the bytes from the previous chunk's end up to <end>
+//   s <startedAt>                         the attempt's recorded start (no event is earlier)
 //   e <stoppedAt>                         the attempt ended; everything it wrote is indexed (and
 //                                         no event is stamped later than this)
 //
@@ -69,6 +70,15 @@ export function parseIndex(text: string, into?: StreamIndex): StreamIndex {
       lastTs = Math.max(ts, lastTs);
       if (e > index.indexedEnd) index.chunks.push({ start: index.indexedEnd, end: e, timestamp: lastTs, ingestionTime: ing });
       index.indexedEnd = e;
+    } else if (f[0] === 's' && f.length === 2 && Number.isFinite(Number(f[1]))) {
+      // The attempt's recorded start: a line seen before the start was recorded is not earlier.
+      const startedAt = Number(f[1]);
+      for (const c of index.chunks) {
+        if (c.timestamp >= startedAt) break;
+        c.timestamp = startedAt;
+        c.ingestionTime = Math.max(c.ingestionTime, startedAt);
+      }
+      lastTs = Math.max(lastTs, index.chunks.length > 0 ? startedAt : lastTs);
     } else if (f[0] === 'e' && f.length === 2 && Number.isFinite(Number(f[1]))) {
       index.stoppedAt = Number(f[1]);
       // A line seen by a poll between the attempt's exit and the server learning of it was
@@ -83,6 +93,10 @@ export function parseIndex(text: string, into?: StreamIndex): StreamIndex {
 
 export function chunkRecord(end: number, timestamp: number, ingestionTime: number): string {
   return `c ${end} ${Math.round(timestamp)} ${Math.round(ingestionTime)}\n`;
+}
+
+export function startRecord(startedAt: number): string {
+  return `s ${Math.round(startedAt)}\n`;
 }
 
 export function stopRecord(stoppedAt: number): string {

@@ -15,7 +15,7 @@ import { attemptKey, type AttemptSpec } from '../../src/executors/executor.js';
 import { logsService, parseStreamToken, streamToken } from '../../src/api/logs/handlers.js';
 import { Arns } from '../../src/core/arn.js';
 import { logFilePath } from '../../src/store/log-files.js';
-import { chunkRecord, logIndexPath, parseIndex, readBackward, readForward, stopRecord, type LogEvent } from '../../src/store/log-index.js';
+import { chunkRecord, logIndexPath, parseIndex, readBackward, readForward, startRecord, stopRecord, type LogEvent } from '../../src/store/log-index.js';
 import { LogArchive } from '../../src/server/logs.js';
 
 const T0 = 1_700_000_000_000;
@@ -131,9 +131,9 @@ describe('log index', () => {
     assert.deepEqual(b.events.map((e) => e.message.length), [5, big.length]);
   });
 
-  test('no event is later than its attempt\'s stop, even one a poll stamped after the exit', () => {
-    const idx = parseIndex(`${chunkRecord(10, T0, T0)}${chunkRecord(20, T0 + 500, T0 + 500)}${chunkRecord(30, T0 + 600, T0 + 600)}${stopRecord(T0 + 400)}`);
-    assert.deepEqual(idx.chunks.map((c) => c.timestamp), [T0, T0 + 400, T0 + 400]);
+  test('no event is outside its attempt\'s start..stop, even one a poll stamped before the start was recorded or after the exit', () => {
+    const idx = parseIndex(`${chunkRecord(5, T0 - 20, T0 - 20)}${chunkRecord(10, T0, T0)}${chunkRecord(20, T0 + 500, T0 + 500)}${chunkRecord(30, T0 + 600, T0 + 600)}${startRecord(T0 - 10)}${stopRecord(T0 + 400)}`);
+    assert.deepEqual(idx.chunks.map((c) => c.timestamp), [T0 - 10, T0, T0 + 400, T0 + 400]);
     assert.ok(idx.chunks.every((c) => c.ingestionTime >= c.timestamp));
   });
 
