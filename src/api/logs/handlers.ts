@@ -282,14 +282,16 @@ export function logsService(backend: LogsBackend, arns: Arns, opts: { maxScanByt
         // Scanning is bounded per call (a rare term in a huge log): a stream whose scan ran out is
         // "pending" at a position, and the page ends there with a token that resumes it.
         type Head = { stream: string; events: LogEventView[]; i: number; more: boolean; next: number; startTime?: number; pending?: { offset: number; timestamp: number } };
-        const perStream = Math.min(limit, 1000);
+        // Each stream is read in small batches: a group of thousands of streams is merged without
+        // holding much of any of them.
+        const perStream = Math.min(limit, 200);
         let budget = opts.maxScanBytes ?? MAX_SCAN_BYTES;
         const peek = (h: Head): LogEventView | { pending: { offset: number; timestamp: number } } | undefined => {
           while (h.i >= h.events.length) {
             if (h.pending) return { pending: h.pending };
             if (!h.more) return undefined;
             const from = h.next;
-            const r = backend.readStream(group, h.stream, 'forward', from, { limit: perStream, maxBytes: MAX_RESPONSE_BYTES, startTime: h.startTime, endTime, match, maxScanBytes: Math.max(0, budget) });
+            const r = backend.readStream(group, h.stream, 'forward', from, { limit: perStream, maxBytes: 256 * 1024, startTime: h.startTime, endTime, match, maxScanBytes: Math.max(0, budget) });
             if (r === 'invalid-position') throw badToken();
             h.events = r?.events ?? [];
             h.i = 0;
