@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG, startServer } from '../server/server.js';
 import { openbatchGet, type SimpleResponse } from '../api/auth/client.js';
 import { registerUsageCommands } from './usage-commands.js';
+import { followJobLogs } from './follow.js';
 
 const DEFAULT_ENDPOINT = `http://127.0.0.1:${DEFAULT_CONFIG.port}`;
 
@@ -60,6 +61,7 @@ program
   .addOption(new Option('--rate-limit <n>', 'requests per second per access key (token bucket); default: no limit').env('OPENBATCH_RATE_LIMIT').argParser(positiveNumber))
   .addOption(new Option('--rate-limit-burst <n>', 'requests a key may make at once (default: twice --rate-limit)').env('OPENBATCH_RATE_LIMIT_BURST').argParser(positiveInt))
   .addOption(new Option('--metrics-token-file <path>', 'file holding the bearer token GET /metrics wants instead of SigV4, for Prometheus (or OPENBATCH_METRICS_TOKEN)').env('OPENBATCH_METRICS_TOKEN_FILE'))
+  .addOption(new Option('--log-retention-days <days>', 'keep job output this many days in log groups without a retention policy (default: forever)').env('OPENBATCH_LOG_RETENTION_DAYS').argParser(positiveInt))
   .addOption(new Option('--container-socket <url>', 'Docker API socket of the container executor (unix:///run/podman/podman.sock); default: DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock').env('OPENBATCH_CONTAINER_SOCKET'))
   .action(async (opts) => {
     if (!/^\d{12}$/.test(opts.accountId)) fail('--account-id must be 12 digits');
@@ -84,6 +86,7 @@ program
         containerSocket: opts.containerSocket,
         metricsTokenFile: opts.metricsTokenFile,
         metricsToken: process.env.OPENBATCH_METRICS_TOKEN,
+        logRetentionDays: opts.logRetentionDays,
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
@@ -117,9 +120,18 @@ program
   .argument('<jobId>', 'job id (or job ARN)')
   .option('--endpoint-url <url>', `server to ask (default: AWS_ENDPOINT_URL_BATCH, AWS_ENDPOINT_URL, or ${DEFAULT_ENDPOINT})`)
   .option('--attempt <n>', 'attempt number, from 1', positiveInt)
-  .action(async (jobRef: string, opts: { endpointUrl?: string; attempt?: number }) => {
+  .option('-f, --follow', 'print new output as it comes until the job ends; exit status 0 if it SUCCEEDED, 1 if it FAILED')
+  .action(async (jobRef: string, opts: { endpointUrl?: string; attempt?: number; follow?: boolean }) => {
     const base = endpoint(opts.endpointUrl);
     const jobId = jobRef.replace(/^arn:[^:]+:batch:[^:]*:\d*:job\//, '');
+    if (opts.follow) {
+      const status = await followJobLogs(base, jobId, opts.attempt, (t) => process.stdout.write(t)).catch((e: Error & { cause?: Error }) =>
+        fail(e.message.includes('ECONNREFUSED') || e.cause ? `cannot reach OpenBatch at ${base}: ${e.cause?.message ?? e.message}` : e.message),
+      );
+      process.stderr.write(`job ${jobId} ${status}\n`);
+      process.exitCode = status === 'SUCCEEDED' ? 0 : 1;
+      return;
+    }
     const query = opts.attempt !== undefined ? `?attempt=${opts.attempt}` : '';
     let res: SimpleResponse;
     try {

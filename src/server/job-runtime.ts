@@ -64,6 +64,16 @@ export interface JobRuntimeDeps {
   host?: Pick<HostResources, 'gpuIndices'>;
   /** Metrics: scheduling cycles and attempts reaching RUNNING (src/server/metrics.ts). */
   observer?: JobObserver;
+  /** Told which attempts run (e.g. the log archive, which indexes their output while they run). */
+  attemptObserver?: AttemptObserver;
+}
+
+/** Learns of attempts as the runtime does: handed to an executor or adopted, then their events. */
+export interface AttemptObserver {
+  /** Dispatched to its executor, or found STARTING/RUNNING at start (startedAt, when known). */
+  attemptStarted(spec: AttemptSpec, startedAt?: number): void;
+  /** An executor's event (running, exited), as it arrives. */
+  attemptEvent(event: AttemptEvent): void;
 }
 
 /** RUNNABLE jobs read per queue per cycle; a cycle that fills them all runs again. */
@@ -300,6 +310,7 @@ export class JobRuntime implements ServiceHooks {
         }
         const list = byExecutor.get(ex) ?? [];
         list.push({ job, spec: this.attemptSpec(job, attempt) });
+        this.deps.attemptObserver?.attemptStarted(list[list.length - 1].spec, attempt.startedAt);
         byExecutor.set(ex, list);
       }
       for (const [ex, items] of byExecutor) {
@@ -575,6 +586,7 @@ export class JobRuntime implements ServiceHooks {
       return;
     }
     if (resolved) Object.assign(spec.environment, resolved.environment);
+    this.deps.attemptObserver?.attemptStarted(spec);
     ex.start(spec);
   }
 
@@ -626,6 +638,7 @@ export class JobRuntime implements ServiceHooks {
   // ----- attempt events
 
   private onAttemptEvent(e: AttemptEvent): void {
+    this.deps.attemptObserver?.attemptEvent(e);
     this.events.push(e);
     if (this.flushState === 'idle') {
       this.flushState = 'scheduled';

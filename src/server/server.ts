@@ -26,6 +26,8 @@ import { openStore } from '../store/sql-store.js';
 import type { Store } from '../store/store.js';
 import { JobRuntime } from './job-runtime.js';
 import { Metrics, loadMetricsToken } from './metrics.js';
+import { logsService } from '../api/logs/handlers.js';
+import { LogArchive } from './logs.js';
 import { SecretStore } from './secrets.js';
 
 export interface ServerConfig {
@@ -47,6 +49,8 @@ export interface ServerConfig {
   hostResources?: HostResources;
   /** The scheduler's clock (timeouts, time limits, timestamps). Tests shift it; never set in production. */
   clock?: () => number;
+  /** Days log events are kept in log groups without a retention policy (--log-retention-days); absent: forever, as CloudWatch. */
+  logRetentionDays?: number;
 
   // ----- security (see SECURITY.md). Configuring any key turns SigV4 authentication on; it must
   // be on to listen on anything but loopback.
@@ -186,6 +190,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   const metrics: Metrics = new Metrics({ store, registry, usageOf: (ce): Resources => runtime.usageOf(ce), now });
   metrics.bindTransactions(store); // jobs finished in a transaction count once it commits
   const graph = new JobGraph(now, metrics);
+  // Job output as CloudWatch Logs: indexes running attempts' output (see logs.ts).
+  const logArchive = new LogArchive({ dataDir, now, log, defaultRetentionDays: config.logRetentionDays });
   const runtime = new JobRuntime({
     store,
     registry,
@@ -198,6 +204,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     secrets: SecretStore.inDataDir(dataDir),
     host,
     observer: metrics,
+    attemptObserver: logArchive,
   });
 
   let seq = await store.maxSeq();
@@ -229,7 +236,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     log,
     security: { keys, rateLimit, maxUrlBytes: config.maxUrlBytes },
     // The awsJson APIs around Batch (CloudWatch Logs, EventBridge, Step Functions) on POST /.
-    awsJsonServices: [],
+    awsJsonServices: [logsService(logArchive, arns)],
     metrics,
     metricsToken,
     server: {
@@ -248,6 +255,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   if (recovered.adopted || recovered.restarted || recovered.lost || recovered.submitted) {
     log.info(recovered, 'recovered jobs from the previous run');
   }
+  logArchive.start();
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -265,6 +273,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     close() {
       closing ??= (async () => {
         await app.close();
+        logArchive.close();
         await runtime.close();
         for (const ex of executors.values()) await ex.close();
         await store.close();
