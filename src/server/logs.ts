@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AttemptEvent, AttemptSpec } from '../executors/executor.js';
-import { logFilePath } from '../store/log-files.js';
+import { encodeLogName, logFilePath } from '../store/log-files.js';
 import {
   appendIndexFile,
   chunkAt,
@@ -328,7 +328,7 @@ export class LogArchive implements AttemptObserver {
   }
 
   private groupDir(group: string): string {
-    return path.join(this.logsDir, encodeURIComponent(group));
+    return path.join(this.logsDir, encodeLogName(group));
   }
 
   groupExists(group: string): boolean {
@@ -374,7 +374,7 @@ export class LogArchive implements AttemptObserver {
     const out: LogGroupInfo[] = [];
     for (const enc of names) {
       const name = decode(enc);
-      if (name === undefined || encodeURIComponent(name) !== enc) continue;
+      if (name === undefined || encodeLogName(name) !== enc) continue;
       let st: fs.Stats;
       try {
         st = fs.statSync(path.join(this.logsDir, enc));
@@ -416,7 +416,7 @@ export class LogArchive implements AttemptObserver {
     const out: string[] = [];
     for (const enc of this.streamFiles(group)) {
       const name = decode(enc);
-      if (name === undefined || encodeURIComponent(name) !== enc || !name.startsWith(prefix)) continue;
+      if (name === undefined || encodeLogName(name) !== enc || !name.startsWith(prefix)) continue;
       out.push(name);
     }
     return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -6,6 +6,15 @@ import path from 'node:path';
 
 export { DEFAULT_LOG_GROUP } from '../core/log-location.js';
 
+/**
+ * A group or stream name as one path segment: percent-encoded, and `.`/`..` (which
+ * encodeURIComponent keeps, and which would name a directory: an `awslogs-group` of `..` would write
+ * outside logs/) as %2E.
+ */
+export function encodeLogName(name: string): string {
+  return /^\.+$/.test(name) ? name.replaceAll('.', '%2E') : encodeURIComponent(name);
+}
+
 export function logFilePath(dataDir: string, logGroupName: string, logStreamName: string): string {
-  return path.join(dataDir, 'logs', encodeURIComponent(logGroupName), encodeURIComponent(logStreamName));
+  return path.join(dataDir, 'logs', encodeLogName(logGroupName), encodeLogName(logStreamName));
 }

@@ -20,6 +20,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { encodeLogName } from './log-files.js';
 
 export interface IndexChunk {
   start: number;
@@ -49,7 +50,7 @@ export interface LogEvent {
 }
 
 export function logIndexPath(dataDir: string, logGroupName: string, logStreamName: string): string {
-  return path.join(dataDir, 'log-index', encodeURIComponent(logGroupName), encodeURIComponent(logStreamName));
+  return path.join(dataDir, 'log-index', encodeLogName(logGroupName), encodeLogName(logStreamName));
 }
 
 export const EMPTY_INDEX: StreamIndex = Object.freeze({ chunks: [], indexedEnd: 0 }) as StreamIndex;
