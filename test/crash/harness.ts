@@ -25,6 +25,7 @@ import {
   type BatchClient,
   type JobDetail,
 } from '@aws-sdk/client-batch';
+import { CloudWatchLogsClient, GetLogEventsCommand, type OutputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import { batchClient, httpGet, TestServer } from '../helpers/server.js';
 
 export interface HarnessOptions {
@@ -195,6 +196,7 @@ export async function runCrashHarness(o: HarnessOptions): Promise<HarnessReport>
     await server.start(port);
     // The SDK's own retries would re-send a SubmitJob whose answer was lost: the harness retries itself.
     const client: BatchClient = batchClient(server.endpoint);
+    const logs = new CloudWatchLogsClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
     client.config.maxAttempts = async () => 1;
     await client.send(
       new CreateComputeEnvironmentCommand({
@@ -367,12 +369,37 @@ export async function runCrashHarness(o: HarnessOptions): Promise<HarnessReport>
         const prev = sorted[i - 1];
         if (prev.end === undefined || sorted[i].start < prev.end) failures.push(`${who}: attempt ${sorted[i].attempt} started before attempt ${prev.attempt} ended`);
       }
-      // Every line of every attempt is in its log stream, once, in order.
+      // Every line of every attempt is in its log stream, once, in order: in the raw output, and
+      // as CloudWatch Logs events (GetLogEvents through the SDK) with ordered timestamps.
       for (const run of runs.values()) {
         const res = await patiently('logs', () => httpGet(`${server.endpoint}/openbatch/v1/jobs/${encodeURIComponent(id)}/logs?attempt=${run.attempt}`), deadline);
-        const want = Array.from({ length: j.behaviour.lines }, (_, i) => `line ${i + 1} of ${id} attempt ${run.attempt}`).join('\n') + '\n';
+        const lines = Array.from({ length: j.behaviour.lines }, (_, i) => `line ${i + 1} of ${id} attempt ${run.attempt}`);
+        const want = lines.join('\n') + '\n';
         if (res.status !== 200 || res.body !== want) {
           failures.push(`${who}: attempt ${run.attempt} log is ${res.status} ${JSON.stringify(res.body.slice(0, 200))}, expected ${j.behaviour.lines} lines`);
+        }
+        const stream = attempts[run.attempt - 1]?.container?.logStreamName;
+        if (!stream) continue; // reported above (attempt count)
+        const events: OutputLogEvent[] = [];
+        try {
+          for (let token: string | undefined; ; ) {
+            const page = await patiently('GetLogEvents', () => logs.send(new GetLogEventsCommand({ logGroupName: '/aws/batch/job', logStreamName: stream, startFromHead: true, nextToken: token })), deadline);
+            events.push(...(page.events ?? []));
+            if (page.nextForwardToken === token || (page.events ?? []).length === 0) break;
+            token = page.nextForwardToken;
+          }
+        } catch (e) {
+          if (lines.length > 0) failures.push(`${who}: attempt ${run.attempt}: GetLogEvents ${stream}: ${(e as Error).message}`);
+          continue;
+        }
+        const messages = events.map((e) => e.message);
+        if (JSON.stringify(messages) !== JSON.stringify(lines)) {
+          failures.push(`${who}: attempt ${run.attempt}: GetLogEvents gives ${JSON.stringify(messages.slice(0, 5))}..., expected ${lines.length} lines`);
+        }
+        for (let i = 0; i < events.length; i++) {
+          const e = events[i];
+          if ((e.ingestionTime ?? 0) < (e.timestamp ?? 0)) failures.push(`${who}: attempt ${run.attempt}: event ${i} ingested before its timestamp`);
+          if (i > 0 && (e.timestamp ?? 0) < (events[i - 1].timestamp ?? 0)) failures.push(`${who}: attempt ${run.attempt}: event ${i}'s timestamp goes back`);
         }
       }
     };
