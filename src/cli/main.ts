@@ -59,6 +59,7 @@ program
   .addOption(new Option('--rate-limit <n>', 'requests per second per access key (token bucket); default: no limit').env('OPENBATCH_RATE_LIMIT').argParser(positiveNumber))
   .addOption(new Option('--rate-limit-burst <n>', 'requests a key may make at once (default: twice --rate-limit)').env('OPENBATCH_RATE_LIMIT_BURST').argParser(positiveInt))
   .addOption(new Option('--container-socket <url>', 'Docker API socket of the container executor (unix:///run/podman/podman.sock); default: DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock').env('OPENBATCH_CONTAINER_SOCKET'))
+  .addOption(new Option('--notifications-file <path>', 'JSON file of notification topics (SNS topic name → webhooks and commands) for EventBridge targets; see README "Events"').env('OPENBATCH_NOTIFICATIONS_FILE'))
   .action(async (opts) => {
     if (!/^\d{12}$/.test(opts.accountId)) fail('--account-id must be 12 digits');
     if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) fail('--database-url must start with postgres://');
@@ -80,6 +81,7 @@ program
         rateLimit: opts.rateLimit,
         rateLimitBurst: opts.rateLimitBurst,
         containerSocket: opts.containerSocket,
+        notificationsFile: opts.notificationsFile,
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;

@@ -201,24 +201,6 @@ export function targetDestination(arn: string): TargetDestination | undefined {
   return m ? { kind: 'sns', topicArn: arn, topicName: m[1] } : undefined;
 }
 
-/** A JSONPath of the simple form InputPath takes here: `$`, `$.a.b`, `$.a[0].b`. */
-const INPUT_PATH_RE = /^\$((\.[A-Za-z0-9_-]+)|(\[\d+\]))*$/;
-
-export function isSimpleJsonPath(path: string): boolean {
-  return INPUT_PATH_RE.test(path);
-}
-
-/** The value at a simple JSONPath (see isSimpleJsonPath), or undefined. */
-export function valueAtPath(root: unknown, path: string): unknown {
-  let v: unknown = root;
-  for (const m of path.slice(1).matchAll(/\.([A-Za-z0-9_-]+)|\[(\d+)\]/g)) {
-    if (m[1] !== undefined) v = isObject(v) ? v[m[1]] : undefined;
-    else v = Array.isArray(v) ? v[Number(m[2])] : undefined;
-    if (v === undefined) return undefined;
-  }
-  return v;
-}
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

@@ -24,6 +24,11 @@ import { WriteBatcher } from '../service/write-batcher.js';
 import { openStore } from '../store/sql-store.js';
 import type { Store } from '../store/store.js';
 import { JobRuntime } from './job-runtime.js';
+import { eventsApi } from '../api/events/handlers.js';
+import { jobDetails } from '../api/events/job-detail.js';
+import { EventsService } from '../service/events.js';
+import { EventDispatcher, dispatcherOptionsFromEnv, onStoreCommit } from './event-dispatcher.js';
+import { Notifications } from './notifications.js';
 import { SecretStore } from './secrets.js';
 
 export interface ServerConfig {
@@ -41,6 +46,8 @@ export interface ServerConfig {
   stopGraceMs?: number;
   /** The Docker API socket of the container executor (--container-socket, OPENBATCH_CONTAINER_SOCKET; else DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock). */
   containerSocket?: string;
+  /** JSON file of notification topics (SNS topic → webhooks, commands) for event targets (--notifications-file). */
+  notificationsFile?: string;
   /** What this host offers; detected when absent. */
   hostResources?: HostResources;
   /** The scheduler's clock (timeouts, time limits, timestamps). Tests shift it; never set in production. */
@@ -157,6 +164,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   const rateLimit =
     config.rateLimit !== undefined ? { ratePerSecond: config.rateLimit, burst: config.rateLimitBurst ?? Math.max(1, 2 * config.rateLimit) } : undefined;
   const dataDir = path.resolve(config.dataDir);
+  // Operator configuration of notification topics: a bad file stops the start, before anything runs.
+  const notifications = config.notificationsFile ? Notifications.fromFile(config.notificationsFile) : Notifications.none();
   fs.mkdirSync(dataDir, { recursive: true });
   const host = config.hostResources ?? detectHostResources();
 
@@ -211,6 +220,20 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     hooks: runtime,
   };
   const service = new BatchService(ctx);
+  // EventBridge: job state changes through the store's outbox to rule targets (event-dispatcher.ts).
+  const events = new EventDispatcher({
+    store,
+    log,
+    notifications,
+    region: config.region,
+    accountId: config.accountId,
+    newUuid: randomUUID,
+    jobArn: (jobId) => arns.job(jobId),
+    describeJobs: jobDetails(service, arns),
+    options: dispatcherOptionsFromEnv(),
+  });
+  onStoreCommit(store, () => events.committed());
+  const eventsService = new EventsService({ store, region: config.region, accountId: config.accountId, now, newUuid: randomUUID, topicEndpoints: (t) => notifications.endpoints(t), hooks: events });
   const app = buildApp({
     service,
     arns,
@@ -218,7 +241,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     log,
     security: { keys, rateLimit, maxUrlBytes: config.maxUrlBytes },
     // The awsJson APIs around Batch (CloudWatch Logs, EventBridge, Step Functions) on POST /.
-    awsJsonServices: [],
+    awsJsonServices: [eventsApi(eventsService)],
     server: {
       tls,
       maxHeaderBytes: config.maxHeaderBytes,
@@ -236,6 +259,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     log.info(recovered, 'recovered jobs from the previous run');
   }
 
+  await events.start();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -253,6 +277,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
       closing ??= (async () => {
         await app.close();
         await runtime.close();
+        await events.close();
         for (const ex of executors.values()) await ex.close();
         await store.close();
       })();
