@@ -112,10 +112,43 @@ function suite(name: string, open: () => Promise<Store>, cleanup: () => Promise<
       });
       assert.equal(await store.jobEventCapture(), 'all');
       await store.transaction(async (tx) => {
+        await tx.insertJobs([makeJob({ id: 'ev-new', status: 'SUBMITTED' })]);
         await tx.updateJob({ jobId: 'ev-parent', from: ['PENDING'], set: { status: 'RUNNABLE' } });
         await tx.updateJob({ jobId: 'ev-parent', from: ['RUNNABLE'], set: { status: 'RUNNABLE', statusReason: 'same status' } });
+        // SUBMITTED → RUNNABLE in one update passes PENDING: two changes, PENDING first.
+        await tx.updateJob({ jobId: 'ev-new', from: ['SUBMITTED'], set: { status: 'RUNNABLE' } });
       });
-      assert.deepEqual((await store.readEventOutbox(100)).map((r) => [r.jobId, r.status]), [['ev-parent', 'RUNNABLE']]);
+      assert.deepEqual(
+        (await store.readEventOutbox(100)).map((r) => [r.jobId, r.status]),
+        [
+          ['ev-parent', 'RUNNABLE'],
+          ['ev-new', 'PENDING'],
+          ['ev-new', 'RUNNABLE'],
+        ],
+      );
+      // STARTING → SUCCEEDED of an attempt that ran (startedAt set) passes RUNNING; one that never started does not.
+      await store.transaction(async (tx) => {
+        await tx.deleteEventOutbox((await tx.readEventOutbox(100)).map((r) => r.id));
+        await tx.insertJobs([makeJob({ id: 'ev-ran', status: 'STARTING' }), makeJob({ id: 'ev-never', status: 'STARTING' })]);
+        await tx.updateJob({ jobId: 'ev-ran', from: ['STARTING'], set: { status: 'SUCCEEDED', startedAt: 5, stoppedAt: 6 } });
+        await tx.updateJob({ jobId: 'ev-never', from: ['STARTING'], set: { status: 'FAILED', statusReason: 'Task failed to start' } });
+      });
+      assert.deepEqual(
+        (await store.readEventOutbox(100)).map((r) => [r.jobId, r.status, r.statusReason]),
+        [
+          ['ev-ran', 'RUNNING', undefined],
+          ['ev-ran', 'SUCCEEDED', undefined],
+          ['ev-never', 'FAILED', 'Task failed to start'],
+        ],
+      );
+      // Capturing PENDING only: the passed-through PENDING, not the RUNNABLE.
+      await store.transaction(async (tx) => {
+        await tx.deleteEventOutbox((await tx.readEventOutbox(100)).map((r) => r.id));
+        await tx.syncJobEventCapture(['PENDING']);
+        await tx.insertJobs([makeJob({ id: 'ev-new2', status: 'SUBMITTED' })]);
+        await tx.updateJob({ jobId: 'ev-new2', from: ['SUBMITTED'], set: { status: 'RUNNABLE' } });
+      });
+      assert.deepEqual((await store.readEventOutbox(100)).map((r) => [r.jobId, r.status]), [['ev-new2', 'PENDING']]);
 
       // Dropped again: nothing more.
       await store.transaction(async (tx) => {

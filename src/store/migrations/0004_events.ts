@@ -54,11 +54,25 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('event_deliveries_due').on('event_deliveries').columns(['next_attempt_at', 'id']).execute();
 
   if (postgres) {
+    // The statuses to capture are the trigger's arguments (sql/events.ts). Two updates pass a
+    // status on the way (core/transitions.ts): SUBMITTED → RUNNABLE passes PENDING
+    // (evaluateSubmitted), and STARTING → SUCCEEDED/FAILED/RUNNABLE of an attempt that ran passes
+    // RUNNING (finishAttempt; it sets the job's startedAt). Those are state changes too, and come first.
     await sql`
       CREATE OR REPLACE FUNCTION openbatch_job_state_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        at bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
       BEGIN
-        INSERT INTO event_outbox (job_id, status, status_reason, time)
-        VALUES (NEW.id, NEW.status, NEW.status_reason, (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
+        IF OLD.status = 'SUBMITTED' AND NEW.status = 'RUNNABLE' AND 'PENDING' = ANY(TG_ARGV) THEN
+          INSERT INTO event_outbox (job_id, status, status_reason, time) VALUES (NEW.id, 'PENDING', NULL, at);
+        END IF;
+        IF OLD.status = 'STARTING' AND NEW.status IN ('SUCCEEDED', 'FAILED', 'RUNNABLE') AND NEW.started_at IS NOT NULL
+           AND NEW.started_at IS DISTINCT FROM OLD.started_at AND 'RUNNING' = ANY(TG_ARGV) THEN
+          INSERT INTO event_outbox (job_id, status, status_reason, time) VALUES (NEW.id, 'RUNNING', NULL, at);
+        END IF;
+        IF NEW.status = ANY(TG_ARGV) THEN
+          INSERT INTO event_outbox (job_id, status, status_reason, time) VALUES (NEW.id, NEW.status, NEW.status_reason, at);
+        END IF;
         RETURN NULL;
       END $$`.execute(db);
   }

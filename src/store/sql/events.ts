@@ -83,15 +83,40 @@ export async function syncJobEventCapture(c: SqlContext, statuses: readonly JobS
   const exec = (sql: string) => c.runner.run({ sql, parameters: [] });
   for (const name of existing) await exec(sqlite ? `DROP TRIGGER IF EXISTS ${name}` : `DROP TRIGGER IF EXISTS ${name} ON jobs`);
   if (!wanted) return;
-  const inList = list ? ` AND NEW.status IN (${list.map((s) => `'${s}'`).join(', ')})` : '';
-  await exec(
-    sqlite
-      ? `CREATE TRIGGER ${wanted} AFTER UPDATE OF status ON jobs FOR EACH ROW WHEN NEW.status <> OLD.status${inList} BEGIN ` +
-          `INSERT INTO event_outbox (job_id, status, status_reason, time) ` +
-          `VALUES (NEW.id, NEW.status, NEW.status_reason, CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)); END`
-      : `CREATE TRIGGER ${wanted} AFTER UPDATE OF status ON jobs FOR EACH ROW ` +
-          `WHEN (OLD.status IS DISTINCT FROM NEW.status${inList}) EXECUTE FUNCTION openbatch_job_state_change()`,
-  );
+  // Two updates pass a status on the way (core/transitions.ts): SUBMITTED → RUNNABLE passes
+  // PENDING (evaluateSubmitted), STARTING → SUCCEEDED/FAILED/RUNNABLE of an attempt that ran
+  // passes RUNNING (finishAttempt, which sets the job's startedAt). Each is an event of its own,
+  // before the one of the status the update wrote.
+  const statusList = list ?? JOB_STATUSES;
+  const literals = statusList.map((s) => `'${s}'`).join(', ');
+  const passed: { status: JobStatus; when: string }[] = [];
+  if (statusList.includes('PENDING')) passed.push({ status: 'PENDING', when: `OLD.status = 'SUBMITTED' AND NEW.status = 'RUNNABLE'` });
+  if (statusList.includes('RUNNING')) {
+    passed.push({
+      status: 'RUNNING',
+      when:
+        `OLD.status = 'STARTING' AND NEW.status IN ('SUCCEEDED', 'FAILED', 'RUNNABLE') AND NEW.started_at IS NOT NULL ` +
+        `AND NEW.started_at ${sqlite ? 'IS NOT' : 'IS DISTINCT FROM'} OLD.started_at`,
+    });
+  }
+  const when = [`NEW.status IN (${literals})`, ...passed.map((p) => `(${p.when})`)].join(' OR ');
+  if (sqlite) {
+    const now = `CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)`;
+    const insert = (status: string, reason: string, cond: string) =>
+      `INSERT INTO event_outbox (job_id, status, status_reason, time) SELECT NEW.id, ${status}, ${reason}, ${now} WHERE ${cond}; `;
+    await exec(
+      `CREATE TRIGGER ${wanted} AFTER UPDATE OF status ON jobs FOR EACH ROW WHEN NEW.status <> OLD.status AND (${when}) BEGIN ` +
+        passed.map((p) => insert(`'${p.status}'`, 'NULL', p.when)).join('') +
+        insert('NEW.status', 'NEW.status_reason', `NEW.status IN (${literals})`) +
+        'END',
+    );
+  } else {
+    // The function (migration 0004) writes the same rows; it gets the statuses as arguments.
+    await exec(
+      `CREATE TRIGGER ${wanted} AFTER UPDATE OF status ON jobs FOR EACH ROW ` +
+        `WHEN (OLD.status IS DISTINCT FROM NEW.status AND (${when})) EXECUTE FUNCTION openbatch_job_state_change(${literals})`,
+    );
+  }
 }
 
 async function captureTriggers(c: SqlContext): Promise<string[]> {
