@@ -14,9 +14,10 @@ export interface Received {
   headers: http.IncomingHttpHeaders;
 }
 
-/** An HTTP server on 127.0.0.1 that answers 200 to every POST and keeps what it got. */
+/** An HTTP server on 127.0.0.1 that answers `status` (200) to every POST and keeps what it got. */
 export class Webhook {
   readonly received: Received[] = [];
+  status = 200;
   private server?: http.Server;
   port = 0;
 
@@ -27,7 +28,7 @@ export class Webhook {
       req.on('data', (d) => (body += d));
       req.on('end', () => {
         this.received.push({ path: req.url ?? '', body, headers: req.headers });
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        res.writeHead(this.status, { 'content-type': 'text/plain' }).end('ok');
       });
     });
     await new Promise<void>((resolve, reject) => {
