@@ -24,8 +24,8 @@ import {
   TestEventPatternCommand,
 } from '@aws-sdk/client-eventbridge';
 import { signHeaders } from '../../src/api/auth/client.js';
-import { AwsCli, announceSkip, awsCliSkipReason } from '../helpers/aws.js';
-import { TestServer, waitFor, waitForStatus } from '../helpers/server.js';
+import { AwsCli, announceSkip, awsCliSkipReason, runIn } from '../helpers/aws.js';
+import { CLI, TestServer, waitFor, waitForStatus } from '../helpers/server.js';
 import { awsEvents, awsEventsOk, waitForAllDelivered, Webhook } from './events-helpers.js';
 
 const skip = announceSkip('test/e2e/events.test.ts', awsCliSkipReason());
@@ -294,4 +294,17 @@ describe('EventBridge events', { skip }, () => {
     await assert.rejects(ro.send(new PutRuleCommand({ Name: 'ro-rule', EventPattern: '{"source":["x"]}' })), { name: 'AccessDeniedException' });
     await assert.rejects(events.send(new DescribeRuleCommand({ Name: 'ro-rule' })), { name: 'ResourceNotFoundException' });
   });
+});
+
+test('a notifications file that is not valid stops the server at start, naming the file and the topic', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openbatch-events-bad-'));
+  try {
+    const bad = path.join(dir, 'notifications.json');
+    fs.writeFileSync(bad, JSON.stringify({ topics: { alerts: { commands: ['echo hi'] } } }));
+    const r = await runIn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', path.join(dir, 'data'), '--notifications-file', bad], { ...process.env } as Record<string, string>, dir);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`notifications file ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: topic alerts: commands must be a list of argument lists`));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
