@@ -249,6 +249,12 @@ export class EventsService {
   /** Custom events: checked per entry as AWS does (aws.* sources are AWS's own), routed through the same rules. */
   async putEvents(i: { Entries: PutEventsEntry[] }) {
     const { store, now, newUuid, region, accountId, topicEndpoints } = this.deps;
+    // AWS's limit: 256 KB for all the entries of one request (their strings, as EventBridge counts them).
+    const size = i.Entries.reduce(
+      (n, e) => n + [e.Source, e.DetailType, e.Detail, ...(e.Resources ?? [])].reduce((m, x) => m + (x === undefined ? 0 : Buffer.byteLength(x)), 0) + (e.Time !== undefined ? 14 : 0),
+      0,
+    );
+    if (size > 256 * 1024) throw eventsError('ValidationException', `Total size of the entries in the request is over the limit (${size} bytes; at most 262144).`);
     const results: ({ EventId: string } | { ErrorCode: string; ErrorMessage: string })[] = [];
     const events: { event: EventEnvelope; time: number }[] = [];
     for (const e of i.Entries) {
