@@ -16,7 +16,9 @@
 // - All fields of a pattern must match (AND). "$or" forks the pattern into alternatives, so a
 //   pattern is a list of flat rules (path -> matchers) and matches if any rule matches.
 // - Array consistency: two fields never match from objects in different elements of the same
-//   event array ({"a": [{"x": 1}, {"y": 2}]} does not match {"a": {"x": [1], "y": [2]}}).
+//   event array ({"a": [{"x": 1}, {"y": 2}]} does not match {"a": {"x": [1], "y": [2]}}), and
+//   {"exists": false} only looks in the array elements the fields before it (by name) matched in.
+// Checked against Event Ruler 2.0.1 itself by differential fuzzing (matches and rejection reasons).
 
 /** The pattern is not valid: `reason` is EventBridge's (Event Ruler's) wording, `path` the field. */
 export class InvalidEventPatternError extends Error {
@@ -42,12 +44,12 @@ type Leaf = string | number | boolean | null;
 
 export type Matcher =
   | { kind: 'exactly'; value: Leaf; ip?: Uint8Array }
-  | { kind: 'prefix'; value: string; ignoreCase: boolean }
-  | { kind: 'suffix'; value: string; ignoreCase: boolean }
-  | { kind: 'equals-ignore-case'; value: string }
+  | { kind: 'prefix' | 'suffix'; value: string }
+  | { kind: 'prefix-ignore-case' | 'suffix-ignore-case' | 'equals-ignore-case'; cases: CaseAlternatives }
   | { kind: 'wildcard'; segments: WildcardSegments }
   | { kind: 'anything-but'; strings: readonly string[]; numbers: readonly number[] }
-  | { kind: 'anything-but-prefix' | 'anything-but-suffix' | 'anything-but-ignore-case'; values: readonly string[] }
+  | { kind: 'anything-but-prefix' | 'anything-but-suffix'; values: readonly string[] }
+  | { kind: 'anything-but-ignore-case'; cases: readonly CaseAlternatives[] }
   | { kind: 'anything-but-wildcard'; patterns: readonly WildcardSegments[] }
   | { kind: 'numeric'; lower?: Bound; upper?: Bound }
   | { kind: 'exists'; value: boolean }
@@ -57,6 +59,9 @@ interface Bound {
   value: number;
   inclusive: boolean;
 }
+
+/** Per character of an equals-ignore-case value, its lower and upper case (see ignoreCase). */
+type CaseAlternatives = readonly (readonly string[])[];
 
 /** A wildcard pattern: the literal segments between its `*`s (one segment: no star). */
 type WildcardSegments = readonly string[];
@@ -86,7 +91,12 @@ export function parseEventPattern(json: string): EventPattern {
   }
   if (!isPlainObject(doc)) throw new InvalidEventPatternError('Filter is not an object');
   const rules: Map<string, Matcher[]>[] = [];
-  parseObject(rules, [], doc, false);
+  try {
+    parseObject(rules, [], doc, false);
+  } catch (e) {
+    if (e instanceof RangeError) throw new InvalidEventPatternError('Event pattern is nested too deeply');
+    throw e;
+  }
   return { rules };
 }
 
@@ -165,11 +175,11 @@ function parseMatchExpression(expr: Record<string, unknown>, fieldPath: string[]
     case 'suffix': {
       if (isPlainObject(v)) return oneKey(parseIgnoreCaseAffix(op, v, path));
       if (typeof v !== 'string') fail(`${op} match pattern must be a string`, path);
-      return oneKey({ kind: op, value: v, ignoreCase: false });
+      return oneKey({ kind: op, value: v });
     }
     case 'equals-ignore-case':
       if (typeof v !== 'string') fail('equals-ignore-case match pattern must be a string', path);
-      return oneKey({ kind: 'equals-ignore-case', value: v });
+      return oneKey({ kind: 'equals-ignore-case', cases: ignoreCase(v) });
     case 'wildcard':
       if (typeof v !== 'string') fail('wildcard match pattern must be a string', path);
       return oneKey({ kind: 'wildcard', segments: parseWildcard(v, path) });
@@ -198,7 +208,7 @@ function parseIgnoreCaseAffix(op: 'prefix' | 'suffix', v: Record<string, unknown
   const value = v[keys[0]];
   if (typeof value !== 'string') fail('equals-ignore-case match pattern must be a string', [...path, keys[0]]);
   if (keys.length > 1) fail('Only one key allowed in match expression', path);
-  return { kind: op, value, ignoreCase: true };
+  return { kind: op === 'prefix' ? 'prefix-ignore-case' : 'suffix-ignore-case', cases: ignoreCase(value) };
 }
 
 function parseAnythingBut(v: unknown, path: string[]): Matcher {
@@ -229,7 +239,7 @@ function parseAnythingBut(v: unknown, path: string[]): Matcher {
       case 'wildcard':
         return { kind: 'anything-but-wildcard', patterns: strings.map((s) => parseWildcard(s, at)) };
       case 'equals-ignore-case':
-        return { kind: 'anything-but-ignore-case', values: strings.map(fold) };
+        return { kind: 'anything-but-ignore-case', cases: strings.map(ignoreCase) };
       default:
         return { kind: op === 'prefix' ? 'anything-but-prefix' : 'anything-but-suffix', values: strings };
     }
@@ -374,8 +384,12 @@ export function parseIpIfPossible(text: string): Uint8Array | undefined {
   return bytes;
 }
 
+/** A pattern element as Ruler's JSON parser names it in messages: the text of its first token. */
 function describe(x: unknown): string {
-  return x === undefined ? ']' : typeof x === 'string' ? x : JSON.stringify(x);
+  if (x === undefined) return ']'; // the array ended
+  if (Array.isArray(x)) return '[';
+  if (isPlainObject(x)) return '{';
+  return typeof x === 'string' ? x : JSON.stringify(x);
 }
 
 function fail(reason: string, path: string[]): never {
@@ -389,66 +403,110 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------
 // Matching
 
-/** One leaf value of the event, with the array elements it sits in: [array id, index] pairs. */
+/** One leaf value of the event, with the array elements it sits in (innermost first). */
 interface EventLeaf {
   value: Leaf;
-  trail: readonly (readonly [number, number])[];
+  trail: Trail | null;
 }
 
-/** Whether `event` (a parsed JSON event) matches the pattern. */
+/** Element `index` of the event's array number `array`, inside the elements of `outer`. */
+interface Trail {
+  array: number;
+  index: number;
+  outer: Trail | null;
+}
+
+/** Whether `event` (a parsed JSON event, or a PreparedEvent) matches the pattern. */
 export function matchesEventPattern(pattern: EventPattern, event: unknown): boolean {
-  const leaves = flattenEvent(event);
+  const leaves = event instanceof PreparedEvent ? event.leaves : flattenEvent(event);
   return pattern.rules.some((rule) => matchesRule(rule, leaves));
+}
+
+/** An event flattened once, to match it against many patterns (the rules of a bus). */
+export class PreparedEvent {
+  /** @internal */
+  readonly leaves: ReadonlyMap<string, EventLeaf[]>;
+  constructor(event: unknown) {
+    this.leaves = flattenEvent(event);
+  }
 }
 
 /** The event's leaf values by dotted path (arrays flattened; objects in arrays keep their trail). */
 function flattenEvent(event: unknown): Map<string, EventLeaf[]> {
   const out = new Map<string, EventLeaf[]>();
+  if (!isPlainObject(event)) return out;
   let arrays = 0;
-  const walk = (v: unknown, path: string, trail: (readonly [number, number])[]): void => {
+  // Iterative, so that deeply nested events cannot exhaust the stack.
+  const todo: { v: unknown; path: string; trail: Trail | null }[] = [{ v: event, path: '', trail: null }];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const { v, path, trail } = next;
     if (Array.isArray(v)) {
-      const id = arrays++;
-      v.forEach((x, i) => walk(x, path, [...trail, [id, i] as const]));
+      // Only what sits inside an object or array element is tied to that element (as in Ruler);
+      // a plain value in the array is not.
+      const array = arrays++;
+      v.forEach((x, index) => todo.push({ v: x, path, trail: x !== null && typeof x === 'object' ? { array, index, outer: trail } : trail }));
     } else if (isPlainObject(v)) {
-      for (const [k, x] of Object.entries(v)) walk(x, path === '' ? k : `${path}.${k}`, trail);
+      for (const [k, x] of Object.entries(v)) todo.push({ v: x, path: path === '' ? k : `${path}.${k}`, trail });
     } else if (path !== '' && (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) {
       let list = out.get(path);
       if (!list) out.set(path, (list = []));
       list.push({ value: v, trail });
     }
-  };
-  if (isPlainObject(event)) walk(event, '', []);
+  }
   return out;
 }
 
-function matchesRule(rule: FlatRule, leaves: Map<string, EventLeaf[]>): boolean {
-  // Per field, the event values that satisfy it; then pick one per field, array-consistently.
-  const choices: EventLeaf[][] = [];
-  for (const [path, matchers] of rule) {
+// A field is met by one of its matching values, or, when it allows {"exists": false}, by having no
+// value in the array elements the fields before it (by name, as Ruler walks them) were matched in.
+// Search for one choice per field that keeps every choice in the same array elements.
+interface FieldChoices {
+  hits: EventLeaf[];
+  /** Every value at the path, when the field may also be met by absence. */
+  absentUnless?: EventLeaf[];
+}
+
+function matchesRule(rule: FlatRule, leaves: ReadonlyMap<string, EventLeaf[]>): boolean {
+  const fields: FieldChoices[] = [];
+  for (const path of [...rule.keys()].sort()) {
+    const matchers = rule.get(path) ?? [];
     const values = leaves.get(path) ?? [];
+    const allowsAbsent = matchers.some((m) => m.kind === 'exists' && !m.value);
     if (values.length === 0) {
-      if (matchers.some((m) => m.kind === 'exists' && !m.value)) continue; // absent, as asked
+      if (allowsAbsent) continue;
       return false;
     }
     const hits = values.filter((leaf) => matchers.some((m) => matchesValue(m, leaf.value)));
-    if (hits.length === 0) return false;
-    choices.push(hits);
+    if (hits.length === 0 && !allowsAbsent) return false;
+    fields.push(allowsAbsent ? { hits, absentUnless: values } : { hits });
   }
-  choices.sort((a, b) => a.length - b.length);
-  return pickConsistent(choices, 0, new Map());
+  return choose(fields, 0, new Map());
 }
 
-function pickConsistent(choices: EventLeaf[][], i: number, chosen: Map<number, number>): boolean {
-  if (i === choices.length) return true;
-  for (const leaf of choices[i]) {
-    if (leaf.trail.some(([id, idx]) => chosen.has(id) && chosen.get(id) !== idx)) continue;
-    const added = leaf.trail.filter(([id]) => !chosen.has(id));
-    for (const [id, idx] of added) chosen.set(id, idx);
-    if (pickConsistent(choices, i + 1, chosen)) return true;
-    for (const [id] of added) chosen.delete(id);
-    if (leaf.trail.length === 0) return false; // every other candidate would constrain no more
+function choose(fields: FieldChoices[], i: number, chosen: Map<number, number>): boolean {
+  if (i === fields.length) return true;
+  const field = fields[i];
+  for (const leaf of field.hits) {
+    if (!consistent(leaf, chosen)) continue;
+    const added: number[] = [];
+    for (let t = leaf.trail; t !== null; t = t.outer) {
+      if (!chosen.has(t.array)) {
+        chosen.set(t.array, t.index);
+        added.push(t.array);
+      }
+    }
+    if (choose(fields, i + 1, chosen)) return true;
+    for (const array of added) chosen.delete(array);
   }
-  return false;
+  const absent = field.absentUnless !== undefined && !field.absentUnless.some((leaf) => consistent(leaf, chosen));
+  return absent && choose(fields, i + 1, chosen);
+}
+
+function consistent(leaf: EventLeaf, chosen: Map<number, number>): boolean {
+  for (let t = leaf.trail; t !== null; t = t.outer) {
+    const index = chosen.get(t.array);
+    if (index !== undefined && index !== t.index) return false;
+  }
+  return true;
 }
 
 function matchesValue(m: Matcher, v: Leaf): boolean {
@@ -457,11 +515,15 @@ function matchesValue(m: Matcher, v: Leaf): boolean {
       if (v === m.value) return true;
       return m.ip !== undefined && typeof v === 'string' && sameBytes(m.ip, parseIpIfPossible(v));
     case 'prefix':
-      return typeof v === 'string' && (m.ignoreCase ? fold(v).startsWith(fold(m.value)) : v.startsWith(m.value));
+      return typeof v === 'string' && v.startsWith(m.value);
     case 'suffix':
-      return typeof v === 'string' && (m.ignoreCase ? fold(v).endsWith(fold(m.value)) : v.endsWith(m.value));
+      return typeof v === 'string' && v.endsWith(m.value);
+    case 'prefix-ignore-case':
+      return typeof v === 'string' && matchesIgnoringCase(m.cases, v, 'prefix');
+    case 'suffix-ignore-case':
+      return typeof v === 'string' && matchesIgnoringCase(m.cases, v, 'suffix');
     case 'equals-ignore-case':
-      return typeof v === 'string' && fold(v) === fold(m.value);
+      return typeof v === 'string' && matchesIgnoringCase(m.cases, v, 'equals');
     case 'wildcard':
       return typeof v === 'string' && wildcardMatches(m.segments, v);
     // anything-but matches any present value it does not exclude, whatever its type.
@@ -474,7 +536,7 @@ function matchesValue(m: Matcher, v: Leaf): boolean {
     case 'anything-but-suffix':
       return typeof v !== 'string' || !m.values.some((s) => v.endsWith(s));
     case 'anything-but-ignore-case':
-      return typeof v !== 'string' || !m.values.includes(fold(v));
+      return typeof v !== 'string' || !m.cases.some((c) => matchesIgnoringCase(c, v, 'equals'));
     case 'anything-but-wildcard':
       return typeof v !== 'string' || !m.patterns.some((p) => wildcardMatches(p, v));
     case 'numeric':
@@ -492,9 +554,32 @@ function matchesValue(m: Matcher, v: Leaf): boolean {
   }
 }
 
-/** Case folding for the equals-ignore-case family. */
-function fold(s: string): string {
-  return s.toUpperCase().toLowerCase();
+// Ruler's equals-ignore-case: each character of the pattern stands for its lower or its upper case
+// (Locale.ROOT), so "ß" also matches "SS", but a final "ς" does not match "Σ"'s lower case "σ".
+function ignoreCase(value: string): CaseAlternatives {
+  return Array.from(value, (c) => {
+    const lower = c.toLowerCase();
+    const upper = c.toUpperCase();
+    return lower === upper ? [lower] : [lower, upper];
+  });
+}
+
+/** Whether `v` equals / starts with / ends with a spelling the alternatives allow. */
+function matchesIgnoringCase(cases: CaseAlternatives, v: string, how: 'equals' | 'prefix' | 'suffix'): boolean {
+  // Positions in `v` reachable after each character (from the end, for a suffix).
+  let reachable = new Set([how === 'suffix' ? v.length : 0]);
+  const steps = how === 'suffix' ? [...cases].reverse() : cases;
+  for (const alternatives of steps) {
+    const next = new Set<number>();
+    for (const pos of reachable) {
+      for (const a of alternatives) {
+        if (how === 'suffix' ? v.endsWith(a, pos) : v.startsWith(a, pos)) next.add(how === 'suffix' ? pos - a.length : pos + a.length);
+      }
+    }
+    if (next.size === 0) return false;
+    reachable = next;
+  }
+  return how !== 'equals' || reachable.has(v.length);
 }
 
 // The first and last segments anchor the ends; the ones between are found leftmost-first in

@@ -3,8 +3,10 @@
 // Docs: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html
 // and the API reference's InputTransformer; rendering details not spelled out there follow what
 // AWS was observed to deliver (recorded in LocalStack's AWS-validated snapshots):
-// - inside a JSON string ("... <v> ..."): a string is inserted as string content (we JSON-escape it
-//   so the body stays valid JSON), a number/boolean/null as its JSON text, an object or array as
+// - inside a JSON string ("... <v> ..."): a string is inserted as string content, JSON-escaped so
+//   the body stays valid JSON (the docs' "Common issues" say EventBridge does not escape it; a value
+//   without quotes, backslashes or control characters comes out the same either way), a
+//   number/boolean/null as its JSON text, an object or array as
 //   its JSON text without the double quotes ({acc_id:0a78,sf_id:baz}, [ACTIVE,INACTIVE]);
 // - outside quotes in a JSON template ({...}, [...] or "..."): the value as JSON ("x", 5, {...});
 // - in a plain-text template (anything else): strings raw, other values as JSON text;
@@ -118,7 +120,8 @@ function predefinedValue(name: string, event: unknown, context: InputTransformer
     case 'aws.events.event.ingestion-time': {
       const t = context.ingestionTime;
       if (t === undefined) return typeof e.time === 'string' ? e.time : '';
-      return typeof t === 'string' ? t : new Date(t).toISOString();
+      // EventBridge writes times to the second ("2015-11-11T21:29:54Z", as an event's `time`).
+      return typeof t === 'string' ? t : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
     }
     case 'aws.events.event': {
       // Without `detail`; AWS delivers `detail-type` under the key `detailType` here.
