@@ -60,7 +60,7 @@ function runCommand(command: readonly string[], input: string, o: DeliveryOption
     let child: ReturnType<typeof spawn>;
     try {
       // Its own process group, so that the time limit kills whatever it started too.
-      child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { ...process.env, ...o.env } });
+      child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env: { ...commandEnvironment(), ...o.env } });
     } catch (e) {
       resolve({ ok: false, retry: true, error: `${command[0]}: ${(e as Error).message}` });
       return;
@@ -85,4 +85,17 @@ function runCommand(command: readonly string[], input: string, o: DeliveryOption
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(input);
   });
+}
+
+/**
+ * A command's environment: the server's PATH, HOME, locale, time zone and TMPDIR, nothing else
+ * of the server's (its environment may hold OPENBATCH_CREDENTIALS), plus the delivery's variables.
+ */
+function commandEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR']) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return env;
 }
