@@ -171,9 +171,12 @@ test('topics: publish reaches the topic\'s webhooks and commands; a command no l
   const out = path.join(tmp, 'published.txt');
   const stray = path.join(tmp, 'stray.txt');
   const notifications = Notifications.parse(
-    JSON.stringify({ topics: { alerts: { webhooks: [hook.url('/alerts')], commands: [['/bin/sh', '-c', 'cat > "$1"; echo "$OPENBATCH_TOPIC_ARN" >> "$1"', 'sh', out]] } } }),
+    JSON.stringify({ topics: { alerts: { webhooks: [hook.url('/alerts')], commands: [['/bin/sh', '-c', 'cat > "$1"; echo "$OPENBATCH_TOPIC_ARN ${OPENBATCH_CREDENTIALS:-no-credentials}" >> "$1"', 'sh', out]] } } }),
   );
   const { store, dispatcher } = await setup({ notifications });
+  // The server's own secrets never reach a command.
+  process.env.OPENBATCH_CREDENTIALS = 'KEY:SECRET';
+  cleanups.push(async () => void delete process.env.OPENBATCH_CREDENTIALS);
   await dispatcher.start();
   assert.equal(await dispatcher.publish('arn:aws:sns:us-east-1:123456789012:alerts', '"hello"', { source: 'test' }), 2);
   assert.equal(await dispatcher.publish('arn:aws:sns:us-east-1:123456789012:nobody', '"x"', { source: 'test' }), 0);
@@ -194,7 +197,7 @@ test('topics: publish reaches the topic\'s webhooks and commands; a command no l
   dispatcher.deliveriesAdded();
   await drained(store);
   assert.deepEqual(hook.at('/alerts').map((r) => r.body), ['"hello"']);
-  assert.equal(fs.readFileSync(out, 'utf8'), '"hello"arn:aws:sns:us-east-1:123456789012:alerts\n');
+  assert.equal(fs.readFileSync(out, 'utf8'), '"hello"arn:aws:sns:us-east-1:123456789012:alerts no-credentials\n');
   assert.equal(fs.existsSync(stray), false, 'a command not in the notifications file never runs');
 });
 
