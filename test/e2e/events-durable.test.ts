@@ -30,6 +30,25 @@ describe('durable event delivery', () => {
     return s;
   }
 
+  test('a webhook down while a job fails gets the event once it comes back', async () => {
+    const port = await freePort();
+    const server = await start();
+    const events = new EventBridgeClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    await events.send(new PutRuleCommand({ Name: 'failed', EventPattern: JSON.stringify({ source: ['aws.batch'], detail: { status: ['FAILED'] } }) }));
+    await events.send(new PutTargetsCommand({ Rule: 'failed', Targets: [{ Id: 'hook', Arn: `http://127.0.0.1:${port}/later` }] }));
+    const batch = server.client();
+    await batch.send(new RegisterJobDefinitionCommand({ jobDefinitionName: 'fails', type: 'container', containerProperties: { image: 'busybox', command: ['false'] } }));
+    const jobId = (await batch.send(new SubmitJobCommand({ jobName: 'late-hook', jobQueue: 'default', jobDefinition: 'fails' }))).jobId!;
+    await waitForStatus(batch, jobId, 'FAILED', 60_000);
+    await waitFor('a failed delivery attempt', async () => (pendingEvents(server.dataDir).deliveries[0]?.attempts ?? 0) >= 1);
+    const hook = await new Webhook().start(port);
+    hooks.push(hook);
+    const [got] = await hook.waitFor('/later');
+    await waitForAllDelivered(server.dataDir);
+    assert.equal(hook.at('/later').length, 1);
+    assert.equal(JSON.parse(got.body).detail.jobId, jobId);
+  });
+
   test('a webhook down while a job fails gets the event after it comes back, across a SIGKILL and restart of the server', async () => {
     const port = await freePort();
     const server = await start();
