@@ -101,7 +101,9 @@ export class EventDispatcher {
   private rules: CompiledRule[] = [];
   /** Whether the rules could match job state changes (the capture trigger is installed). */
   private capturing = false;
-  private stale = true;
+  /** Bumped by each rule or target change; the rules in memory are those of `loadedVersion`. */
+  private version = 0;
+  private loadedVersion = -1;
   private dispatching = false;
   private dispatchAgain = false;
   private dispatchTimer?: NodeJS.Timeout;
@@ -120,20 +122,20 @@ export class EventDispatcher {
   /** At start: the capture trigger made to agree with the stored rules, then what a previous run left is dispatched and delivered. */
   async start(): Promise<void> {
     await this.deps.store.transaction((tx) => syncJobEventCapture(tx));
-    await this.reload();
+    await this.ensureRules();
     this.dispatchSoon(0);
     this.pump();
   }
 
   /** Rules or targets changed (committed): reload them before the next dispatch. */
   rulesChanged(): void {
-    this.stale = true;
-    void this.reload().catch((e) => this.deps.log.error({ err: e }, 'events: reloading the rules failed'));
+    this.version++;
+    void this.ensureRules().catch((e) => this.deps.log.error({ err: e }, 'events: reloading the rules failed'));
   }
 
   /** A transaction committed: it may have captured state changes. */
   committed(): void {
-    if (this.capturing || this.stale) this.dispatchSoon(this.o.dispatchThrottleMs);
+    if (this.capturing || this.loadedVersion !== this.version) this.dispatchSoon(this.o.dispatchThrottleMs);
   }
 
   /** New deliveries were committed (PutEvents, publish): send them. */
@@ -174,11 +176,17 @@ export class EventDispatcher {
 
   // ----- outbox → deliveries
 
-  private async reload(): Promise<void> {
-    this.stale = false;
-    const [rules, targets] = await Promise.all([this.deps.store.loadEventRules(), this.deps.store.loadEventTargets()]);
-    this.rules = compileRules(rules, targets, (rule, e) => this.deps.log.warn({ rule: rule.name, err: e.message }, 'events: a stored rule has a pattern that is not valid; skipped'));
-    this.capturing = capturedBy(this.rules) !== 'none';
+  /** Loads the rules unless those in memory are as new as the last change (then dispatching sees every committed rule). */
+  private async ensureRules(): Promise<void> {
+    while (this.loadedVersion !== this.version) {
+      const v = this.version;
+      const rules = await this.deps.store.loadEventRules();
+      const targets = await this.deps.store.loadEventTargets();
+      if (v !== this.version) continue; // changed meanwhile: load again
+      this.rules = compileRules(rules, targets, (rule, e) => this.deps.log.warn({ rule: rule.name, err: e.message }, 'events: a stored rule has a pattern that is not valid; skipped'));
+      this.capturing = capturedBy(this.rules) !== 'none';
+      this.loadedVersion = v;
+    }
   }
 
   private dispatchSoon(throttleMs: number): void {
@@ -216,7 +224,7 @@ export class EventDispatcher {
     const { store, log } = this.deps;
     const changes = await store.readEventOutbox(this.o.batchSize);
     if (changes.length === 0) return 0;
-    if (this.stale) await this.reload();
+    await this.ensureRules();
     const deliveries: NewEventDelivery[] = [];
     if (this.rules.length > 0) {
       const details = await this.deps.describeJobs([...new Set(changes.map((c) => c.jobId))]);
