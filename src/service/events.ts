@@ -189,6 +189,62 @@ export class EventsService {
     return {};
   }
 
+  /** Rules by target Arn (ListRuleNamesByTarget). */
+  async listRuleNamesByTarget(i: { TargetArn: string; EventBusName?: string; NextToken?: string; Limit?: number }) {
+    this.checkEventBus(i.EventBusName);
+    const after = i.NextToken === undefined ? undefined : decodeToken(i.NextToken, (v): v is { a: string } => typeof v.a === 'string').a;
+    const limit = i.Limit ?? 100;
+    const names = [...new Set((await this.deps.store.loadEventTargets()).filter((t) => t.target.Arn === i.TargetArn).map((t) => t.ruleName))]
+      .sort()
+      .filter((n) => after === undefined || n > after);
+    const page = names.slice(0, limit);
+    return { RuleNames: page, ...(names.length > limit ? { NextToken: encodeToken({ a: page[page.length - 1] }) } : {}) };
+  }
+
+  /** The default event bus (DescribeEventBus). */
+  describeEventBus(i: { Name?: string }) {
+    this.checkEventBus(i.Name);
+    return { Name: DEFAULT_EVENT_BUS, Arn: `arn:aws:events:${this.deps.region}:${this.deps.accountId}:event-bus/${DEFAULT_EVENT_BUS}` };
+  }
+
+  // ----- tags of rules (TagResource, UntagResource, ListTagsForResource; Terraform reads them)
+
+  private ruleOfArn(arn: string): string {
+    const m = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:rule\/(?:default\/)?([.\-_A-Za-z0-9]{1,64})$/.exec(arn);
+    if (!m) throw eventsError('ResourceNotFoundException', `Resource ${arn} not found: OpenBatch tags rules of the default event bus (arn:aws:events:<region>:<account>:rule/<name>).`);
+    return m[1];
+  }
+
+  async listTagsForResource(i: { ResourceARN: string }) {
+    const r = await this.rule(this.deps.store, this.ruleOfArn(i.ResourceARN));
+    return { Tags: r.tags ?? [] };
+  }
+
+  async tagResource(i: { ResourceARN: string; Tags: { Key: string; Value: string }[] }): Promise<Record<string, never>> {
+    const name = this.ruleOfArn(i.ResourceARN);
+    await this.deps.store.transaction(async (tx) => {
+      const r = await this.rule(tx, name);
+      const tags = new Map((r.tags ?? []).map((t) => [t.Key, t.Value]));
+      for (const t of i.Tags) tags.set(t.Key, t.Value);
+      if (tags.size > 50) throw eventsError('LimitExceededException', `A rule has at most 50 tags (${name} would have ${tags.size}).`);
+      await tx.putEventRule({ ...r, tags: [...tags].map(([Key, Value]) => ({ Key, Value })) });
+    });
+    return {};
+  }
+
+  async untagResource(i: { ResourceARN: string; TagKeys: string[] }): Promise<Record<string, never>> {
+    const name = this.ruleOfArn(i.ResourceARN);
+    await this.deps.store.transaction(async (tx) => {
+      const r = await this.rule(tx, name);
+      const tags = (r.tags ?? []).filter((t) => !i.TagKeys.includes(t.Key));
+      const next: EventRule = { ...r };
+      if (tags.length > 0) next.tags = tags;
+      else delete next.tags;
+      await tx.putEventRule(next);
+    });
+    return {};
+  }
+
   // ----- targets
 
   async putTargets(i: { Rule: string; EventBusName?: string; Targets: EventTarget[] }) {

@@ -107,17 +107,47 @@ test('limits: 5 targets per rule; more than 10 targets in one call is refused by
   assert.equal(bad.json.__type, 'ValidationException');
 });
 
+test('tags of rules (as Terraform reads them), rules by target, the default event bus', async () => {
+  const { RuleArn } = await ok('PutRule', { Name: 'tagged', EventPattern: '{"source":["x"]}', Tags: [{ Key: 'team', Value: 'a' }] });
+  assert.deepEqual((await ok('ListTagsForResource', { ResourceARN: RuleArn })).Tags, [{ Key: 'team', Value: 'a' }]);
+  await ok('TagResource', { ResourceARN: RuleArn, Tags: [{ Key: 'team', Value: 'b' }, { Key: 'env', Value: 'prod' }] });
+  assert.deepEqual((await ok('ListTagsForResource', { ResourceARN: RuleArn })).Tags, [{ Key: 'team', Value: 'b' }, { Key: 'env', Value: 'prod' }]);
+  await ok('UntagResource', { ResourceARN: RuleArn, TagKeys: ['team'] });
+  assert.deepEqual((await ok('ListTagsForResource', { ResourceARN: RuleArn })).Tags, [{ Key: 'env', Value: 'prod' }]);
+  // PutRule again keeps the tags (they change through TagResource only).
+  await ok('PutRule', { Name: 'tagged', EventPattern: '{"source":["y"]}' });
+  assert.deepEqual((await ok('ListTagsForResource', { ResourceARN: RuleArn })).Tags, [{ Key: 'env', Value: 'prod' }]);
+  const missing = await call('ListTagsForResource', { ResourceARN: 'arn:aws:events:us-east-1:000000000000:rule/nope' });
+  assert.equal(missing.json.__type, 'ResourceNotFoundException');
+  const other = await call('TagResource', { ResourceARN: 'arn:aws:sns:us-east-1:000000000000:t', Tags: [] });
+  assert.equal(other.json.__type, 'ResourceNotFoundException');
+
+  await ok('PutTargets', { Rule: 'tagged', Targets: [{ Id: 'x', Arn: 'https://example.com/shared' }] });
+  await ok('PutRule', { Name: 'also', EventPattern: '{"source":["x"]}' });
+  await ok('PutTargets', { Rule: 'also', Targets: [{ Id: 'y', Arn: 'https://example.com/shared' }] });
+  assert.deepEqual((await ok('ListRuleNamesByTarget', { TargetArn: 'https://example.com/shared' })).RuleNames, ['also', 'tagged']);
+  const p1 = await ok('ListRuleNamesByTarget', { TargetArn: 'https://example.com/shared', Limit: 1 });
+  assert.deepEqual(p1.RuleNames, ['also']);
+  assert.deepEqual((await ok('ListRuleNamesByTarget', { TargetArn: 'https://example.com/shared', NextToken: p1.NextToken })).RuleNames, ['tagged']);
+
+  assert.deepEqual(await ok('DescribeEventBus', {}), { Name: 'default', Arn: 'arn:aws:events:us-east-1:000000000000:event-bus/default' });
+  assert.equal((await call('DescribeEventBus', { Name: 'custom' })).json.__type, 'ResourceNotFoundException');
+});
+
 const KNOWN = new Set(['ValidationException', 'ResourceNotFoundException', 'InvalidEventPatternException', 'LimitExceededException']);
-const OPS = ['PutRule', 'DescribeRule', 'ListRules', 'DeleteRule', 'EnableRule', 'DisableRule', 'PutTargets', 'ListTargetsByRule', 'RemoveTargets', 'PutEvents', 'TestEventPattern'];
+const OPS = [
+  'PutRule', 'DescribeRule', 'ListRules', 'DeleteRule', 'EnableRule', 'DisableRule', 'PutTargets', 'ListTargetsByRule', 'RemoveTargets', 'PutEvents', 'TestEventPattern',
+  'ListRuleNamesByTarget', 'DescribeEventBus', 'ListTagsForResource', 'TagResource', 'UntagResource',
+];
 
 test('odd inputs: never a 500, always an EventBridge error code; refused calls change nothing', async () => {
   const member = fc.oneof(
     fc.jsonValue({ maxDepth: 3 }),
-    fc.constantFrom('default', 'other', 'r1', 'lim', '', 'arn:aws:events:us-east-1:000000000000:event-bus/default', '{"source":["x"]}', '{"detail":{"status":"FAILED"}}', '$.detail', '<x>'),
+    fc.constantFrom('default', 'other', 'r1', 'lim', '', 'arn:aws:events:us-east-1:000000000000:event-bus/default', 'arn:aws:events:us-east-1:000000000000:rule/lim', '{"source":["x"]}', '{"detail":{"status":"FAILED"}}', '$.detail', '<x>'),
     fc.array(fc.record({ Id: fc.constantFrom('a', 'b c', ''), Arn: fc.constantFrom('http://127.0.0.1:9/', 'arn:aws:lambda:x', 'file:///x', 42), InputTransformer: fc.anything({ maxDepth: 2 }) }, { requiredKeys: [] })),
   );
   const bodyFor = fc.dictionary(
-    fc.constantFrom('Name', 'Rule', 'EventPattern', 'Targets', 'Ids', 'Entries', 'Event', 'Limit', 'NextToken', 'NamePrefix', 'EventBusName', 'State', 'ScheduleExpression', 'Tags', '__proto__', 'constructor'),
+    fc.constantFrom('Name', 'Rule', 'EventPattern', 'Targets', 'Ids', 'Entries', 'Event', 'Limit', 'NextToken', 'NamePrefix', 'EventBusName', 'State', 'ScheduleExpression', 'Tags', 'TagKeys', 'ResourceARN', 'TargetArn', '__proto__', 'constructor'),
     member,
     { maxKeys: 5 },
   );

@@ -160,6 +160,11 @@ const INPUTS: Record<string, Check> = {
     ['Entries'],
   ),
   TestEventPattern: struct({ EventPattern: str({ max: 4096 }), Event: str() }, ['EventPattern', 'Event']),
+  ListRuleNamesByTarget: struct({ TargetArn: str({ min: 1, max: 1600 }), EventBusName: BUS, NextToken: TOKEN, Limit: int(1, 100) }, ['TargetArn']),
+  DescribeEventBus: struct({ Name: BUS }),
+  ListTagsForResource: struct({ ResourceARN: str({ min: 1, max: 1600 }) }, ['ResourceARN']),
+  TagResource: struct({ ResourceARN: str({ min: 1, max: 1600 }), Tags: TAGS }, ['ResourceARN', 'Tags']),
+  UntagResource: struct({ ResourceARN: str({ min: 1, max: 1600 }), TagKeys: list(str({ min: 1, max: 128 })) }, ['ResourceARN', 'TagKeys']),
 };
 
 /** The EventBridge API for the awsJson dispatcher on POST /. */
@@ -197,6 +202,11 @@ export function eventsApi(service: EventsService): AwsJsonService {
         service.putEvents({ Entries: i.Entries.map((e) => ({ ...e, ...(e.Time !== undefined ? { Time: Math.round(e.Time * 1000) } : {}) })) }),
       ),
       TestEventPattern: op<{ EventPattern: string; Event: string }>('TestEventPattern', (i) => service.testEventPattern(i)),
+      ListRuleNamesByTarget: op<{ TargetArn: string; EventBusName?: string; NextToken?: string; Limit?: number }>('ListRuleNamesByTarget', (i) => service.listRuleNamesByTarget(i)),
+      DescribeEventBus: op<{ Name?: string }>('DescribeEventBus', (i) => service.describeEventBus(i)),
+      ListTagsForResource: op<{ ResourceARN: string }>('ListTagsForResource', (i) => service.listTagsForResource(i)),
+      TagResource: op<{ ResourceARN: string; Tags: { Key: string; Value: string }[] }>('TagResource', (i) => service.tagResource(i)),
+      UntagResource: op<{ ResourceARN: string; TagKeys: string[] }>('UntagResource', (i) => service.untagResource(i)),
     },
   };
 }
