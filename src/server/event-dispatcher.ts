@@ -112,6 +112,8 @@ export class EventDispatcher {
   private pumpAgain = false;
   private pumpTimer?: NodeJS.Timeout;
   private readonly inFlight = new Map<number, Promise<void>>();
+  private delivered: number[] = [];
+  private deleting?: Promise<void>;
   private closed = false;
 
   constructor(private readonly deps: EventDispatcherDeps) {
@@ -286,6 +288,21 @@ export class EventDispatcher {
     if (next !== undefined) this.armPump(Math.min(60_000, Math.max(next - this.clock(), this.inFlight.size > 0 ? 1000 : 10)));
   }
 
+  /**
+   * Records a delivery as done. The deliveries that finish in one turn of the event loop are
+   * deleted in one transaction (a busy target does not cost a transaction per event); each stays
+   * in flight, so it is not picked again, until its row is gone.
+   */
+  private recordDelivered(id: number): Promise<void> {
+    this.delivered.push(id);
+    this.deleting ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const ids = this.delivered.splice(0);
+      this.deleting = undefined;
+      return this.deps.store.transaction((tx) => tx.deleteEventDeliveries(ids));
+    });
+    return this.deleting;
+  }
+
   private armPump(delayMs: number): void {
     if (this.closed) return;
     clearTimeout(this.pumpTimer);
@@ -308,7 +325,7 @@ export class EventDispatcher {
       if (this.closed && !outcome.ok) return;
       const where = d.endpoint.kind === 'http' ? d.endpoint.url : d.endpoint.command[0];
       if (outcome.ok) {
-        await store.transaction((tx) => tx.deleteEventDelivery(d.id));
+        await this.recordDelivered(d.id);
         return;
       }
       const attempts = d.attempts + 1;
@@ -318,7 +335,7 @@ export class EventDispatcher {
         !outcome.retry ? 'the target refused it' : attempts > d.maxRetries ? `${d.maxRetries} retries done` : next - d.eventTime > d.maxAgeMs ? 'the event is too old' : undefined;
       if (give) {
         log.warn({ rule: d.ruleName, target: d.targetId, endpoint: where, attempts, err: outcome.error }, `events: delivery given up (${give})`);
-        await store.transaction((tx) => tx.deleteEventDelivery(d.id));
+        await store.transaction((tx) => tx.deleteEventDeliveries([d.id]));
       } else {
         log.info({ rule: d.ruleName, target: d.targetId, endpoint: where, attempts, retryInMs: next - now, err: outcome.error }, 'events: delivery failed; will retry');
         await store.transaction((tx) => tx.retryEventDelivery(d.id, attempts, next, outcome.error));

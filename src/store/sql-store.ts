@@ -305,8 +305,8 @@ class SqlOps implements StoreTx, SqlContext {
     return sqlEvents.insertEventDeliveries(this, deliveries);
   }
 
-  deleteEventDelivery(id: number): Promise<void> {
-    return sqlEvents.deleteEventDelivery(this, id);
+  deleteEventDeliveries(ids: readonly number[]): Promise<void> {
+    return sqlEvents.deleteEventDeliveries(this, ids);
   }
 
   retryEventDelivery(id: number, attempts: number, nextAttemptAt: number, lastError: string): Promise<void> {

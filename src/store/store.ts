@@ -152,7 +152,8 @@ export interface StoreWriter {
   syncJobEventCapture(statuses: readonly JobStatus[] | 'all'): Promise<void>;
   deleteEventOutbox(ids: readonly number[]): Promise<void>;
   insertEventDeliveries(deliveries: readonly NewEventDelivery[]): Promise<void>;
-  deleteEventDelivery(id: number): Promise<void>;
+  /** Deliveries done with (delivered or given up). */
+  deleteEventDeliveries(ids: readonly number[]): Promise<void>;
   retryEventDelivery(id: number, attempts: number, nextAttemptAt: number, lastError: string): Promise<void>;
 }
 

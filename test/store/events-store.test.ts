@@ -175,13 +175,13 @@ function suite(name: string, open: () => Promise<Store>, cleanup: () => Promise<
       assert.equal(await store.nextEventDeliveryAt(), 50);
       await store.transaction(async (tx) => {
         await tx.retryEventDelivery(due[0].id, 1, 700, 'exit 1');
-        await tx.deleteEventDelivery(due[1].id);
+        await tx.deleteEventDeliveries([due[1].id]);
       });
       assert.equal(await store.nextEventDeliveryAt(), 500);
       const later = await store.dueEventDeliveries(1000, 10);
       assert.deepEqual(later.map((d) => [d.body, d.attempts, d.lastError]), [['c', 0, undefined], ['b', 1, 'exit 1']]);
       await store.transaction(async (tx) => {
-        for (const d of later) await tx.deleteEventDelivery(d.id);
+        await tx.deleteEventDeliveries(later.map((d) => d.id));
       });
       assert.equal(await store.nextEventDeliveryAt(), undefined);
     });

@@ -200,8 +200,10 @@ export async function nextEventDeliveryAt(c: SqlContext): Promise<number | undef
   return t == null ? undefined : Number(t);
 }
 
-export async function deleteEventDelivery(c: SqlContext, id: number): Promise<void> {
-  await run(c, c.qb.deleteFrom('event_deliveries').where('id', '=', id));
+export async function deleteEventDeliveries(c: SqlContext, ids: readonly number[]): Promise<void> {
+  for (const part of chunks([...ids])) {
+    if (part.length > 0) await run(c, c.qb.deleteFrom('event_deliveries').where('id', 'in', part));
+  }
 }
 
 export async function retryEventDelivery(c: SqlContext, id: number, attempts: number, nextAttemptAt: number, lastError: string): Promise<void> {
