@@ -19,6 +19,7 @@ import {
   retryDelayMs,
   unionCaptured,
   capturedJobStatuses,
+  type Endpoint,
   type EventDelivery,
   type NewEventDelivery,
 } from '../core/events.js';
@@ -115,6 +116,7 @@ export class EventDispatcher {
   private delivered: number[] = [];
   private deleting?: Promise<void>;
   private closed = false;
+  private readonly unconfiguredTopics = new Set<string>();
 
   constructor(private readonly deps: EventDispatcherDeps) {
     this.o = { ...DEFAULT_DISPATCHER_OPTIONS, ...deps.options };
@@ -240,7 +242,7 @@ export class EventDispatcher {
         else if (current.status !== ch.status) delete detail.statusReason;
         const event = jobStateChangeEvent({ id: this.deps.newUuid(), account: this.deps.accountId, region: this.deps.region, time: ch.time, jobArn: this.deps.jobArn(ch.jobId), detail });
         deliveries.push(
-          ...routeEvent(event, ch.time, this.rules, (topic) => this.deps.notifications.endpoints(topic), now, (rule, target, e) =>
+          ...routeEvent(event, ch.time, this.rules, (topic) => this.topicEndpoints(topic), now, (rule, target, e) =>
             log.warn({ rule: rule.name, target: target.Id, err: e.message }, 'events: the target input could not be built for an event; not delivered'),
           ),
         );
@@ -252,6 +254,16 @@ export class EventDispatcher {
     });
     if (deliveries.length > 0) this.pump();
     return changes.length;
+  }
+
+  /** A topic's endpoints; says once per topic when the notifications file does not list it (its events go nowhere). */
+  private topicEndpoints(topicArn: string): Endpoint[] {
+    const endpoints = this.deps.notifications.endpoints(topicArn);
+    if (endpoints.length === 0 && !this.unconfiguredTopics.has(topicArn)) {
+      this.unconfiguredTopics.add(topicArn);
+      this.deps.log.warn({ topic: topicArn }, 'events: a rule targets a topic with no webhooks or commands in the notifications file; its events are not sent anywhere');
+    }
+    return endpoints;
   }
 
   // ----- the delivery worker
