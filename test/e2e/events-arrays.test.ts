@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { RegisterJobDefinitionCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import pg from 'pg';
 import { TestServer, freshPostgresDatabase, waitFor, waitForStatus } from '../helpers/server.js';
-import { pendingEvents, Webhook } from './events-helpers.js';
+import { pendingOn, Webhook } from './events-helpers.js';
 
 const postgres = await freshPostgresDatabase('events_arrays');
 if ('skip' in postgres) process.stderr.write(`SKIPPING the PostgreSQL case of test/e2e/events-arrays.test.ts: ${postgres.skip}\n`);
@@ -28,18 +27,8 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
 
     /** Outbox rows and deliveries left, on either store. */
     async function pending(): Promise<number> {
-      if (!url) {
-        const p = pendingEvents(server.dataDir);
-        return p.outbox + p.deliveries.length;
-      }
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        const r = await c.query('SELECT (SELECT count(*) FROM event_outbox) + (SELECT count(*) FROM event_deliveries) AS n');
-        return Number(r.rows[0].n);
-      } finally {
-        await c.end();
-      }
+      const p = await pendingOn(server.dataDir, url);
+      return p.outbox + p.deliveries.length;
     }
 
     test('every change of every child and of the parent, once; FAILED-only gets the failures only', async () => {

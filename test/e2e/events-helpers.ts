@@ -5,6 +5,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { AWS_CLI, runIn, type AwsCli, type Result } from '../helpers/aws.js';
 import { waitFor } from '../helpers/server.js';
 
@@ -99,4 +100,18 @@ export async function waitForAllDelivered(dataDir: string, timeoutMs = 30_000): 
     const p = pendingEvents(dataDir);
     return p.outbox === 0 && p.deliveries.length === 0;
   }, timeoutMs);
+}
+
+/** The pending deliveries' attempts and the outbox size, on SQLite (the data dir) or PostgreSQL (its URL). */
+export async function pendingOn(dataDir: string, databaseUrl?: string): Promise<{ outbox: number; deliveries: { attempts: number; last_error: string | null }[] }> {
+  if (!databaseUrl) return pendingEvents(dataDir);
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const outbox = Number((await c.query('SELECT count(*) AS n FROM event_outbox')).rows[0].n);
+    const deliveries = (await c.query('SELECT attempts, last_error FROM event_deliveries ORDER BY id')).rows as { attempts: number; last_error: string | null }[];
+    return { outbox, deliveries };
+  } finally {
+    await c.end();
+  }
 }
