@@ -15,6 +15,8 @@
 // Neither ever blocks the scheduler: everything is asynchronous and in small transactions.
 
 import {
+  DEFAULT_MAX_EVENT_AGE_SECONDS,
+  DEFAULT_MAX_RETRIES,
   jobStateChangeEvent,
   retryDelayMs,
   unionCaptured,
@@ -161,8 +163,8 @@ export class EventDispatcher {
       body: message,
       eventTime: now,
       nextAttemptAt: now,
-      maxRetries: o.maxRetries ?? 185,
-      maxAgeMs: o.maxAgeMs ?? 86_400_000,
+      maxRetries: o.maxRetries ?? DEFAULT_MAX_RETRIES,
+      maxAgeMs: o.maxAgeMs ?? DEFAULT_MAX_EVENT_AGE_SECONDS * 1000,
     }));
     if (deliveries.length === 0) return 0;
     await this.deps.store.transaction((tx) => tx.insertEventDeliveries(deliveries));
