@@ -165,7 +165,10 @@ export class EventsService {
     this.checkEventBus(i.EventBusName);
     const after = i.NextToken === undefined ? undefined : decodeToken(i.NextToken, (v): v is { a: string } => typeof v.a === 'string').a;
     const limit = i.Limit ?? 100;
-    const rules = (await this.deps.store.loadEventRules()).filter((r) => (i.NamePrefix === undefined || r.name.startsWith(i.NamePrefix)) && (after === undefined || r.name > after));
+    // Sorted here, not by the database: PostgreSQL's collation may order names otherwise than `>` compares them.
+    const rules = (await this.deps.store.loadEventRules())
+      .filter((r) => (i.NamePrefix === undefined || r.name.startsWith(i.NamePrefix)) && (after === undefined || r.name > after))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const page = rules.slice(0, limit);
     return { Rules: page.map((r) => this.present(r)), ...(rules.length > limit ? { NextToken: encodeToken({ a: page[page.length - 1].name }) } : {}) };
   }
