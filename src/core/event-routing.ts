@@ -3,7 +3,7 @@
 // target's Input, InputPath or InputTransformer output). Pure: the caller passes the time and how
 // SNS topics resolve (operator configuration).
 
-import { matchesEventPattern, parseEventPattern, type EventPattern } from './event-pattern.js';
+import { matchesEventPattern, parseEventPattern, PreparedEvent, type EventPattern } from './event-pattern.js';
 import { applyInputTransformer, selectJsonPath } from './input-transformer.js';
 import {
   retryLimits,
@@ -77,8 +77,11 @@ export function routeEvent(
   failed?: (rule: EventRule, target: EventTarget, error: Error) => void,
 ): NewEventDelivery[] {
   const out: NewEventDelivery[] = [];
+  if (rules.length === 0) return out;
+  // Flattened once for all the rules.
+  const prepared = new PreparedEvent(event);
   for (const r of rules) {
-    if (!matchesEventPattern(r.pattern, event)) continue;
+    if (!matchesEventPattern(r.pattern, prepared)) continue;
     for (const target of r.targets) {
       const endpoints = targetEndpoints(target, topicEndpoints);
       if (endpoints.length === 0) continue;
