@@ -63,6 +63,7 @@ program
   .addOption(new Option('--metrics-token-file <path>', 'file holding the bearer token GET /metrics wants instead of SigV4, for Prometheus (or OPENBATCH_METRICS_TOKEN)').env('OPENBATCH_METRICS_TOKEN_FILE'))
   .addOption(new Option('--log-retention-days <days>', 'keep job output this many days in log groups without a retention policy (default: forever)').env('OPENBATCH_LOG_RETENTION_DAYS').argParser(positiveInt))
   .addOption(new Option('--container-socket <url>', 'Docker API socket of the container executor (unix:///run/podman/podman.sock); default: DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock').env('OPENBATCH_CONTAINER_SOCKET'))
+  .addOption(new Option('--notifications-file <path>', 'JSON file of notification topics (SNS topic name → webhooks and commands) for EventBridge targets; see README "Events"').env('OPENBATCH_NOTIFICATIONS_FILE'))
   .action(async (opts) => {
     if (!/^\d{12}$/.test(opts.accountId)) fail('--account-id must be 12 digits');
     if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) fail('--database-url must start with postgres://');
@@ -87,6 +88,7 @@ program
         metricsTokenFile: opts.metricsTokenFile,
         metricsToken: process.env.OPENBATCH_METRICS_TOKEN,
         logRetentionDays: opts.logRetentionDays,
+        notificationsFile: opts.notificationsFile,
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;

@@ -28,6 +28,11 @@ import { JobRuntime } from './job-runtime.js';
 import { Metrics, loadMetricsToken } from './metrics.js';
 import { logsService } from '../api/logs/handlers.js';
 import { LogArchive } from './logs.js';
+import { eventsApi } from '../api/events/handlers.js';
+import { jobDetails } from '../api/events/job-detail.js';
+import { EventsService } from '../service/events.js';
+import { EventDispatcher, dispatcherOptionsFromEnv, onStoreCommit } from './event-dispatcher.js';
+import { Notifications } from './notifications.js';
 import { SecretStore } from './secrets.js';
 
 export interface ServerConfig {
@@ -45,6 +50,8 @@ export interface ServerConfig {
   stopGraceMs?: number;
   /** The Docker API socket of the container executor (--container-socket, OPENBATCH_CONTAINER_SOCKET; else DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock). */
   containerSocket?: string;
+  /** JSON file of notification topics (SNS topic → webhooks, commands) for event targets (--notifications-file). */
+  notificationsFile?: string;
   /** What this host offers; detected when absent. */
   hostResources?: HostResources;
   /** The scheduler's clock (timeouts, time limits, timestamps). Tests shift it; never set in production. */
@@ -167,6 +174,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     config.rateLimit !== undefined ? { ratePerSecond: config.rateLimit, burst: config.rateLimitBurst ?? Math.max(1, 2 * config.rateLimit) } : undefined;
   const metricsToken = loadMetricsToken(config.metricsToken, config.metricsTokenFile);
   const dataDir = path.resolve(config.dataDir);
+  // Operator configuration of notification topics: a bad file stops the start, before anything runs.
+  const notifications = config.notificationsFile ? Notifications.fromFile(config.notificationsFile) : Notifications.none();
   fs.mkdirSync(dataDir, { recursive: true });
   const host = config.hostResources ?? detectHostResources();
 
@@ -229,6 +238,20 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     observer: metrics,
   };
   const service = new BatchService(ctx);
+  // EventBridge: job state changes through the store's outbox to rule targets (event-dispatcher.ts).
+  const events = new EventDispatcher({
+    store,
+    log,
+    notifications,
+    region: config.region,
+    accountId: config.accountId,
+    newUuid: randomUUID,
+    jobArn: (jobId) => arns.job(jobId),
+    describeJobs: jobDetails(service, arns),
+    options: dispatcherOptionsFromEnv(),
+  });
+  onStoreCommit(store, () => events.committed());
+  const eventsService = new EventsService({ store, region: config.region, accountId: config.accountId, now, newUuid: randomUUID, topicEndpoints: (t) => notifications.endpoints(t), hooks: events });
   const app = buildApp({
     service,
     arns,
@@ -236,7 +259,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     log,
     security: { keys, rateLimit, maxUrlBytes: config.maxUrlBytes },
     // The awsJson APIs around Batch (CloudWatch Logs, EventBridge, Step Functions) on POST /.
-    awsJsonServices: [logsService(logArchive, arns)],
+    awsJsonServices: [logsService(logArchive, arns), eventsApi(eventsService)],
     metrics,
     metricsToken,
     server: {
@@ -257,6 +280,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   }
   logArchive.start();
 
+  await events.start();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -275,6 +299,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
         await app.close();
         logArchive.close();
         await runtime.close();
+        await events.close();
         for (const ex of executors.values()) await ex.close();
         await store.close();
       })();

@@ -2,6 +2,8 @@
 // stored as 0/1 integers and timestamps as epoch milliseconds (BIGINT) on both backends, so one
 // set of queries runs on SQLite and PostgreSQL unchanged.
 
+import type { Generated } from 'kysely';
+
 export interface ComputeEnvironmentRow {
   name: string;
   arn: string;
@@ -102,6 +104,47 @@ export interface TagRow {
   value: string;
 }
 
+/** EventBridge rules on the default bus (0004); doc: JSON of the rule's settings. */
+export interface EventRuleRow {
+  name: string;
+  arn: string;
+  state: string;
+  created_at: number;
+  doc: string;
+}
+
+/** A rule's target (0004); doc: JSON of the Target as PutTargets gave it. */
+export interface EventTargetRow {
+  rule_name: string;
+  target_id: string;
+  created_at: number;
+  doc: string;
+}
+
+/** A job state change waiting to be matched against the rules (0004). */
+export interface EventOutboxRow {
+  id: Generated<number>;
+  job_id: string;
+  status: string;
+  status_reason: string | null;
+  time: number;
+}
+
+/** One event on its way to one endpoint (0004). */
+export interface EventDeliveryRow {
+  id: Generated<number>;
+  rule_name: string;
+  target_id: string;
+  endpoint: string; // JSON of the endpoint (sql/events.ts)
+  body: string;
+  event_time: number;
+  attempts: number;
+  next_attempt_at: number;
+  max_retries: number;
+  max_age_ms: number;
+  last_error: string | null;
+}
+
 export interface Schema {
   compute_environments: ComputeEnvironmentRow;
   job_queues: JobQueueRow;
@@ -111,4 +154,8 @@ export interface Schema {
   tags: TagRow;
   job_dependencies: JobDependencyRow;
   scheduling_policies: SchedulingPolicyRow;
+  event_rules: EventRuleRow;
+  event_targets: EventTargetRow;
+  event_outbox: EventOutboxRow;
+  event_deliveries: EventDeliveryRow;
 }

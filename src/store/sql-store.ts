@@ -22,8 +22,10 @@ import type {
 } from '../core/types.js';
 import { openDatabase, type DatabaseConfig, type SqlDatabase, type SqlRunner } from './db.js';
 import type { Schema } from './schema.js';
+import type { EventDelivery, EventRule, EventTarget, JobStateChange, NewEventDelivery, RuleTarget } from '../core/events.js';
 import type { AttemptPatch, DependencyEdge, JobListQuery, JobPatch, JobUpdate, Store, StoreTx } from './store.js';
 import type { Shared, SqlContext } from './sql/context.js';
+import * as sqlEvents from './sql/events.js';
 import * as sqlGraph from './sql/graph.js';
 import * as sqlJobs from './sql/jobs.js';
 import * as sqlMetadata from './sql/metadata.js';
@@ -257,6 +259,68 @@ class SqlOps implements StoreTx, SqlContext {
 
   activeShareUsage(): Promise<{ jobQueue: string; shareIdentifier: string; vcpus: number }[]> {
     return sqlGraph.activeShareUsage(this);
+  }
+
+  // ----- events: rules, targets, the outbox, deliveries (sql/events.ts)
+
+  loadEventRules(): Promise<EventRule[]> {
+    return sqlEvents.loadEventRules(this);
+  }
+
+  loadEventTargets(ruleName?: string): Promise<RuleTarget[]> {
+    return sqlEvents.loadEventTargets(this, ruleName);
+  }
+
+  readEventOutbox(limit: number): Promise<JobStateChange[]> {
+    return sqlEvents.readEventOutbox(this, limit);
+  }
+
+  dueEventDeliveries(now: number, limit: number): Promise<EventDelivery[]> {
+    return sqlEvents.dueEventDeliveries(this, now, limit);
+  }
+
+  nextEventDeliveryAt(): Promise<number | undefined> {
+    return sqlEvents.nextEventDeliveryAt(this);
+  }
+
+  jobEventCapture(): Promise<readonly JobStatus[] | 'all'> {
+    return sqlEvents.jobEventCapture(this);
+  }
+
+  putEventRule(rule: EventRule): Promise<void> {
+    return sqlEvents.putEventRule(this, rule);
+  }
+
+  deleteEventRule(name: string): Promise<void> {
+    return sqlEvents.deleteEventRule(this, name);
+  }
+
+  putEventTargets(ruleName: string, targets: readonly EventTarget[], now: number): Promise<void> {
+    return sqlEvents.putEventTargets(this, ruleName, targets, now);
+  }
+
+  deleteEventTargets(ruleName: string, ids: readonly string[]): Promise<void> {
+    return sqlEvents.deleteEventTargets(this, ruleName, ids);
+  }
+
+  syncJobEventCapture(statuses: readonly JobStatus[] | 'all'): Promise<void> {
+    return sqlEvents.syncJobEventCapture(this, statuses);
+  }
+
+  deleteEventOutbox(ids: readonly number[]): Promise<void> {
+    return sqlEvents.deleteEventOutbox(this, ids);
+  }
+
+  insertEventDeliveries(deliveries: readonly NewEventDelivery[]): Promise<void> {
+    return sqlEvents.insertEventDeliveries(this, deliveries);
+  }
+
+  deleteEventDeliveries(ids: readonly number[]): Promise<void> {
+    return sqlEvents.deleteEventDeliveries(this, ids);
+  }
+
+  retryEventDelivery(id: number, attempts: number, nextAttemptAt: number, lastError: string): Promise<void> {
+    return sqlEvents.retryEventDelivery(this, id, attempts, nextAttemptAt, lastError);
   }
 }
 

@@ -18,6 +18,7 @@ import type {
 export type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
 import type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
 import type { QueueJobCount } from './sql/metrics.js';
+import type { EventDelivery, EventRule, EventTarget, JobStateChange, NewEventDelivery, RuleTarget } from '../core/events.js';
 
 export interface JobListQuery {
   /** Exactly one of jobQueue / arrayParentId scopes the listing. */
@@ -103,6 +104,19 @@ export interface StoreReader {
   /** vCPUs held by STARTING/RUNNING jobs per queue and share identifier. */
   activeShareUsage(): Promise<{ jobQueue: string; shareIdentifier: string; vcpus: number }[]>;
   loadSchedulingPolicies(): Promise<SchedulingPolicy[]>;
+
+  // ----- events (EventBridge rules and targets, the outbox of job state changes, deliveries)
+  loadEventRules(): Promise<EventRule[]>;
+  /** Targets of one rule, or of every rule. */
+  loadEventTargets(ruleName?: string): Promise<RuleTarget[]>;
+  /** The oldest captured job state changes, in commit order. */
+  readEventOutbox(limit: number): Promise<JobStateChange[]>;
+  /** Deliveries due at `now`, the earliest first. */
+  dueEventDeliveries(now: number, limit: number): Promise<EventDelivery[]>;
+  /** When the next delivery is due, or undefined when none is left. */
+  nextEventDeliveryAt(): Promise<number | undefined>;
+  /** What the installed capture trigger captures: 'all', some statuses, or [] (none installed). */
+  jobEventCapture(): Promise<readonly JobStatus[] | 'all'>;
 }
 
 export interface DependencyEdge {
@@ -143,6 +157,20 @@ export interface StoreWriter {
   insertSchedulingPolicy(policy: SchedulingPolicy): Promise<void>;
   updateSchedulingPolicy(policy: SchedulingPolicy): Promise<void>;
   deleteSchedulingPolicy(name: string): Promise<void>;
+
+  // ----- events
+  putEventRule(rule: EventRule): Promise<void>;
+  deleteEventRule(name: string): Promise<void>;
+  /** Adds or replaces a rule's targets by Id. */
+  putEventTargets(ruleName: string, targets: readonly EventTarget[], now: number): Promise<void>;
+  deleteEventTargets(ruleName: string, ids: readonly string[]): Promise<void>;
+  /** Captures changes to these job statuses into the outbox from now on (in this transaction): 'all', or none when empty. */
+  syncJobEventCapture(statuses: readonly JobStatus[] | 'all'): Promise<void>;
+  deleteEventOutbox(ids: readonly number[]): Promise<void>;
+  insertEventDeliveries(deliveries: readonly NewEventDelivery[]): Promise<void>;
+  /** Deliveries done with (delivered or given up). */
+  deleteEventDeliveries(ids: readonly number[]): Promise<void>;
+  retryEventDelivery(id: number, attempts: number, nextAttemptAt: number, lastError: string): Promise<void>;
 }
 
 export interface StoreTx extends StoreReader, StoreWriter {}
