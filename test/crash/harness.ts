@@ -2,7 +2,8 @@
 // jobs runs while the server is SIGKILLed at random moments and restarted on the same data dir
 // (and database). Afterwards every job must be in the terminal state its command implies, no
 // attempt ran twice or overlapped another attempt of its job, attempts were counted as the retry
-// strategy says, and every line an attempt printed is in its log stream.
+// strategy says, every line an attempt printed is in its log stream (raw and through the
+// CloudWatch Logs API), and every FAILED job's EventBridge event reaches a webhook (the seed's rule).
 //
 // Every attempt appends to a ledger: `start <jobId> <attempt> <ns>` first and
 // `end <jobId> <attempt> <ns> <exit>` last (small O_APPEND writes: atomic). The ledger is the
@@ -25,6 +26,8 @@ import {
   type BatchClient,
   type JobDetail,
 } from '@aws-sdk/client-batch';
+import http from 'node:http';
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CloudWatchLogsClient, GetLogEventsCommand, type OutputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import { batchClient, httpGet, TestServer } from '../helpers/server.js';
 
@@ -192,6 +195,7 @@ export async function runCrashHarness(o: HarnessOptions): Promise<HarnessReport>
   const port = await freePort();
   const failures: string[] = [];
   let kills = 0;
+  let webhook: http.Server | undefined;
   try {
     await server.start(port);
     // The SDK's own retries would re-send a SubmitJob whose answer was lost: the harness retries itself.
@@ -220,6 +224,32 @@ export async function runCrashHarness(o: HarnessOptions): Promise<HarnessReport>
         },
       }),
     );
+
+    // The seed's EventBridge rule (failed jobs) with a webhook in this process, which outlives the
+    // server's kills: every job that ends FAILED must be delivered (at least once; a kill between a
+    // delivery and its record may repeat one), and nothing else.
+    const failedEvents = new Map<string, number>();
+    const otherEvents: string[] = [];
+    webhook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        try {
+          const e = JSON.parse(body) as { 'detail-type'?: string; detail?: { jobId?: string; status?: string } };
+          const id = e.detail?.jobId ?? '?';
+          if (e['detail-type'] === 'Batch Job State Change' && e.detail?.status === 'FAILED') failedEvents.set(id, (failedEvents.get(id) ?? 0) + 1);
+          else otherEvents.push(body.slice(0, 200));
+        } catch {
+          otherEvents.push(body.slice(0, 200));
+        }
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => webhook!.listen(0, '127.0.0.1', r));
+    const hookPort = (webhook.address() as net.AddressInfo).port;
+    const events = new EventBridgeClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    await events.send(new PutRuleCommand({ Name: 'failed-jobs', EventPattern: JSON.stringify({ source: ['aws.batch'], 'detail-type': ['Batch Job State Change'], detail: { status: ['FAILED'] } }) }));
+    await events.send(new PutTargetsCommand({ Rule: 'failed-jobs', Targets: [{ Id: 'webhook', Arn: `http://127.0.0.1:${hookPort}/` }] }));
 
     const jobs = plan(o.jobs, random);
     const byName = new Map(jobs.map((j) => [j.name, j]));
@@ -344,6 +374,7 @@ export async function runCrashHarness(o: HarnessOptions): Promise<HarnessReport>
       const id = d.jobId!;
       const who = `${j.name} (${id})`;
       const attempts = d.attempts ?? [];
+      if (d.status === 'FAILED') failedIds.add(id);
       attemptsSeen += attempts.length;
       const runs = ran.get(id) ?? new Map<number, LedgerRun>();
       bump(`${j.kind} ${d.status}`);
@@ -415,6 +446,7 @@ export async function runCrashHarness(o: HarnessOptions): Promise<HarnessReport>
     };
 
     const failedChainHeads = new Set<string>();
+    const failedIds = new Set<string>();
     for (const j of jobs) {
       const d = detailOf.get(j.jobId!);
       if (!d) {
@@ -434,6 +466,7 @@ export async function runCrashHarness(o: HarnessOptions): Promise<HarnessReport>
         if (children.length !== size) failures.push(`${j.name}: ${children.length} of ${size} children found`);
         const want = anyFailed ? 'FAILED' : 'SUCCEEDED';
         if (d.status !== want) failures.push(`${j.name}: parent ${d.status}, expected ${want}`);
+        if (d.status === 'FAILED') failedIds.add(d.jobId!);
         const summary = d.arrayProperties?.statusSummary ?? {};
         const failedChildren = children.filter((c) => c.status === 'FAILED').length;
         if (summary.SUCCEEDED !== size - failedChildren || summary.FAILED !== failedChildren) {
@@ -446,6 +479,7 @@ export async function runCrashHarness(o: HarnessOptions): Promise<HarnessReport>
         failedChainHeads.add(j.name);
         bump(`chain FAILED (dependency)`);
         if (d.status !== 'FAILED') failures.push(`${j.name}: ${d.status}, but the job it depends on failed`);
+        else failedIds.add(d.jobId!);
         if ((d.attempts ?? []).length !== 0 || ran.has(d.jobId!)) failures.push(`${j.name}: ran although the job it depends on failed`);
         continue;
       }
@@ -468,9 +502,19 @@ export async function runCrashHarness(o: HarnessOptions): Promise<HarnessReport>
     }
     for (const id of ran.keys()) if (!known.has(id)) failures.push(`the ledger shows ${id}, which the harness never submitted`);
 
+    // Every FAILED job's event reached the webhook, across the kills; no other event did.
+    while ([...failedIds].some((id) => !failedEvents.has(id)) && Date.now() < deadline) await sleepMs(100);
+    const missing = [...failedIds].filter((id) => !failedEvents.has(id));
+    if (missing.length > 0) failures.push(`${missing.length} of ${failedIds.size} FAILED jobs' events never reached the webhook, e.g. ${missing.slice(0, 5).join(', ')}`);
+    for (const id of failedEvents.keys()) if (!failedIds.has(id)) failures.push(`a FAILED event for ${id}, which did not fail`);
+    if (otherEvents.length > 0) failures.push(`${otherEvents.length} events the rule does not match reached the webhook, e.g. ${otherEvents[0]}`);
+    const repeated = [...failedEvents.values()].filter((n) => n > 1).length;
+    log(`events: ${failedEvents.size} FAILED jobs delivered to the webhook${repeated ? `, ${repeated} of them more than once (a kill between delivery and its record)` : ', each once'}`);
+
     return { jobs: o.jobs, kills, attempts: attemptsSeen, seconds: (Date.now() - started) / 1000, failures, counts };
   } finally {
     await server.kill();
+    webhook?.close();
     server.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
   }
