@@ -25,6 +25,7 @@ import { openStore } from '../store/sql-store.js';
 import type { Store } from '../store/store.js';
 import { JobRuntime } from './job-runtime.js';
 import { SecretStore } from './secrets.js';
+import { createStepFunctions } from './states/index.js';
 
 export interface ServerConfig {
   host: string;
@@ -211,6 +212,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     hooks: runtime,
   };
   const service = new BatchService(ctx);
+  const stepFunctions = createStepFunctions({ store, batch: service, arns, now, log });
   const app = buildApp({
     service,
     arns,
@@ -218,7 +220,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     log,
     security: { keys, rateLimit, maxUrlBytes: config.maxUrlBytes },
     // The awsJson APIs around Batch (CloudWatch Logs, EventBridge, Step Functions) on POST /.
-    awsJsonServices: [],
+    awsJsonServices: [stepFunctions.api],
     server: {
       tls,
       maxHeaderBytes: config.maxHeaderBytes,
@@ -235,6 +237,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   if (recovered.adopted || recovered.restarted || recovered.lost || recovered.submitted) {
     log.info(recovered, 'recovered jobs from the previous run');
   }
+  const resumedExecutions = await stepFunctions.resume();
+  if (resumedExecutions > 0) log.info({ executions: resumedExecutions }, 'resumed Step Functions executions');
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -252,6 +256,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     close() {
       closing ??= (async () => {
         await app.close();
+        await stepFunctions.close();
         await runtime.close();
         for (const ex of executors.values()) await ex.close();
         await store.close();

@@ -1,3 +1,5 @@
+import type { StatesSchema } from './states-schema.js';
+
 // Row types of the tables, for the Kysely query builder. Columns are snake_case; booleans are
 // stored as 0/1 integers and timestamps as epoch milliseconds (BIGINT) on both backends, so one
 // set of queries runs on SQLite and PostgreSQL unchanged.
@@ -97,7 +99,7 @@ export interface TagRow {
   value: string;
 }
 
-export interface Schema {
+export interface Schema extends StatesSchema {
   compute_environments: ComputeEnvironmentRow;
   job_queues: JobQueueRow;
   job_definitions: JobDefinitionRow;

@@ -27,6 +27,8 @@ import type { Shared, SqlContext } from './sql/context.js';
 import * as sqlGraph from './sql/graph.js';
 import * as sqlJobs from './sql/jobs.js';
 import * as sqlMetadata from './sql/metadata.js';
+import { SqlStatesStore } from './sql/states.js';
+import type { StatesStore } from './states-store.js';
 
 export async function openStore(config: DatabaseConfig): Promise<Store> {
   const db = await openDatabase(config);
@@ -252,6 +254,7 @@ class SqlOps implements StoreTx, SqlContext {
 
 class SqlStore extends SqlOps implements Store {
   readonly dialect: 'sqlite' | 'postgres';
+  readonly states: StatesStore = new SqlStatesStore(this);
 
   constructor(db: SqlDatabase) {
     super(db, db, { updates: new Map(), parentSpecs: new Map() });

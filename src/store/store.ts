@@ -17,6 +17,7 @@ import type {
 
 export type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
 import type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
+import type { StatesStore } from './states-store.js';
 
 export interface JobListQuery {
   /** Exactly one of jobQueue / arrayParentId scopes the listing. */
@@ -136,4 +137,6 @@ export interface Store extends StoreReader {
   /** One transaction; writes are serialised, so reads inside see a stable state. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Step Functions state machines and executions (states-store.ts). */
+  readonly states: StatesStore;
 }

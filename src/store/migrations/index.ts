@@ -3,9 +3,11 @@
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_job_model.js';
 import * as m0003 from './0003_gpus_nodes.js';
+import * as m0007 from './0007_states.js';
 
 export const migrations = {
   '0001_initial': m0001,
   '0002_job_model': m0002,
   '0003_gpus_nodes': m0003,
+  '0007_states': m0007,
 };

@@ -1,0 +1,128 @@
+// The services a workflow's Task states call, behind small interfaces the runner depends on:
+// Batch (this server's own BatchService) and SNS-style notifications (NotificationPublisher).
+
+import { createHash } from 'node:crypto';
+import { presentJobDetail } from '../../api/batch/present.js';
+import { validateInput } from '../../api/batch/validate.js';
+import type { Arns } from '../../core/arn.js';
+import type { BatchService } from '../../service/index.js';
+import type { SubmitJobInput } from '../../service/jobs.js';
+
+/** The Batch calls a workflow makes. Errors are thrown as they come (ClientException, ...). */
+export interface BatchGateway {
+  /** SubmitJob with the input in the Batch API's own (camelCase) form. */
+  submit(input: Record<string, unknown>): Promise<{ jobArn: string; jobName: string; jobId: string }>;
+  /** The job as DescribeJobs returns it (camelCase), or undefined if there is none. */
+  describe(jobId: string): Promise<Record<string, unknown> | undefined>;
+  terminate(jobId: string, reason: string): Promise<void>;
+  /** The job of this queue and name carrying tag `key` = `value` (the newest), if any. */
+  findByTag(jobQueue: string, jobName: string, key: string, value: string): Promise<string | undefined>;
+}
+
+/** Delivers a workflow's `sns:publish` (a topic ARN or name → operator-configured targets). */
+export interface NotificationPublisher {
+  publish(topicArn: string, message: string, subject?: string): Promise<{ MessageId: string; delivery?: string }>;
+}
+
+export function batchGateway(service: BatchService, arns: Arns): BatchGateway {
+  const ceUuid = (name: string) => service.ctx.registry.computeEnvironments.get(name)?.uuid ?? '00000000-0000-0000-0000-000000000000';
+  return {
+    async submit(input) {
+      // The same checks as the SubmitJob API: a workflow gets the errors a client would.
+      validateInput('SubmitJob', input);
+      return service.jobs.submit(input as SubmitJobInput);
+    },
+    async describe(jobId) {
+      const [view] = await service.jobs.describe({ jobs: [jobId] });
+      return view ? (presentJobDetail(view, arns, ceUuid) as Record<string, unknown>) : undefined;
+    },
+    async terminate(jobId, reason) {
+      await service.jobs.terminate({ jobId, reason });
+    },
+    async findByTag(jobQueue, jobName, key, value) {
+      let listed;
+      try {
+        listed = await service.jobs.list({ jobQueue, filters: [{ name: 'JOB_NAME', values: [jobName] }], maxResults: 100 });
+      } catch {
+        return undefined;
+      }
+      const ids = listed.jobs.map((j) => j.jobId);
+      if (ids.length === 0) return undefined;
+      const tags = await service.ctx.store.getTagsMany(ids.map((id) => arns.job(id)));
+      return ids.find((id) => tags.get(arns.job(id))?.[key] === value);
+    },
+  };
+}
+
+/**
+ * A stand-in publisher until operator-configured topics land (issue 7's events module): topic
+ * → webhook URLs from OPENBATCH_SNS_WEBHOOKS (`topicArnOrName=url[,topic=url...]`), one JSON POST
+ * each ({Type, MessageId, TopicArn, Subject, Message, Timestamp}, as SNS posts to HTTP
+ * subscribers). A topic with no target is still recorded by the runner.
+ */
+export function webhookPublisher(config: string | undefined, newId: () => string, timeoutMs = 10_000): NotificationPublisher {
+  const targets = new Map<string, string[]>();
+  for (const part of (config ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new Error(`OPENBATCH_SNS_WEBHOOKS: '${part}' is not topic=url`);
+    const topic = part.slice(0, eq);
+    const list = targets.get(topic) ?? [];
+    list.push(part.slice(eq + 1));
+    targets.set(topic, list);
+  }
+  return {
+    async publish(topicArn, message, subject) {
+      const MessageId = newId();
+      const name = topicArn.split(':').pop() ?? topicArn;
+      const urls = targets.get(topicArn) ?? targets.get(name) ?? [];
+      if (urls.length === 0) return { MessageId, delivery: 'no target configured' };
+      const body = JSON.stringify({ Type: 'Notification', MessageId, TopicArn: topicArn, ...(subject !== undefined ? { Subject: subject } : {}), Message: message, Timestamp: new Date().toISOString() });
+      const results: string[] = [];
+      for (const url of urls) {
+        try {
+          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) });
+          results.push(`${url}: HTTP ${res.status}`);
+        } catch (e) {
+          results.push(`${url}: ${(e as Error).message}`);
+        }
+      }
+      return { MessageId, delivery: results.join('; ') };
+    },
+  };
+}
+
+/** A short deterministic token for (execution, step): tags the Batch job a step submits. */
+export function stepToken(executionArn: string, stepKey: string): string {
+  return createHash('sha256').update(`${executionArn}\n${stepKey}`).digest('hex').slice(0, 32);
+}
+
+/** Step Functions' capitalised parameters (JobName, ContainerOverrides.Environment[].Name) → Batch's API form. */
+export function toBatchInput(params: Record<string, unknown>): Record<string, unknown> {
+  return camel(params, 0) as Record<string, unknown>;
+}
+
+// Keys inside these members are the user's own (job parameters, tags): never renamed.
+const MAPS = new Set(['Parameters', 'Tags', 'parameters', 'tags']);
+
+function camel(v: unknown, depth: number): unknown {
+  if (Array.isArray(v)) return v.map((x) => camel(x, depth + 1));
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const key = k.charAt(0).toLowerCase() + k.slice(1);
+    Object.defineProperty(out, key, { value: MAPS.has(k) && depth === 0 ? x : camel(x, depth + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** A DescribeJobs record with capitalised keys (the `.sync` output), user maps left as they are. */
+export function toPascal(v: unknown, depth = 0): unknown {
+  if (Array.isArray(v)) return v.map((x) => toPascal(x, depth + 1));
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const key = k.charAt(0).toUpperCase() + k.slice(1);
+    Object.defineProperty(out, key, { value: MAPS.has(k) && depth === 0 ? x : toPascal(x, depth + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
