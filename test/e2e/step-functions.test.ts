@@ -195,11 +195,15 @@ describe('Step Functions: the seed state machine with the AWS CLI', () => {
     assert.match(r.stderr, /InvalidArn/);
     r = await cli.stepfunctions('create-state-machine', '--name', 'bad name', '--definition', '{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}', '--role-arn', ROLE);
     assert.match(r.stderr, /InvalidName/);
-    const arn = 'arn:aws:states:us-east-1:000000000000:stateMachine:ml-pipeline';
-    r = await cli.stepfunctions('start-execution', '--state-machine-arn', arn, '--name', 'failing-run', '--input', '{"date":"x"}');
-    assert.equal(r.code, 0, r.stderr); // an execution name is per state machine
-    const again = await cli.stepfunctions('start-execution', '--state-machine-arn', arn, '--name', 'failing-run', '--input', '{"date":"y"}');
+    const waiting = JSON.stringify({ StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 600, End: true } } });
+    const { stateMachineArn } = await cli.sfnOk('create-state-machine', '--name', 'waiting', '--definition', waiting, '--role-arn', ROLE);
+    r = await cli.stepfunctions('start-execution', '--state-machine-arn', stateMachineArn, '--name', 'run-1', '--input', '{"date":"x"}');
+    assert.equal(r.code, 0, r.stderr);
+    const again = await cli.stepfunctions('start-execution', '--state-machine-arn', stateMachineArn, '--name', 'run-1', '--input', '{"date":"y"}');
     assert.match(again.stderr, /ExecutionAlreadyExists/);
+    r = await cli.stepfunctions('start-execution', '--state-machine-arn', stateMachineArn, '--input', '{not json');
+    assert.match(r.stderr, /InvalidExecutionInput/);
+    await cli.sfnOk('stop-execution', '--execution-arn', `arn:aws:states:us-east-1:000000000000:execution:waiting:run-1`);
   });
 
   test('StopExecution: the execution ends ABORTED and its running Batch job is terminated', async () => {
