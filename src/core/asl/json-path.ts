@@ -4,7 +4,9 @@
 // path") selects one value, and a reference path is what ResultPath writes to. Filters (`[?()]`)
 // and deep scans (`..`) are not supported: definitions using them are rejected at create time.
 
-import { runtimeError } from './errors.js';
+import { runtimeError, StatesError } from './errors.js';
+
+const resultPathError = (cause: string) => new StatesError('States.ResultPathMatchFailure', cause);
 
 export type Segment =
   | { kind: 'field'; name: string }
@@ -152,23 +154,24 @@ export function setPath(text: string, input: unknown, value: unknown): unknown {
   if (p.segments.length === 0) return value;
   const root: unknown = structuredClone(input ?? {});
   if (!isObject(root) && !Array.isArray(root)) {
-    throw runtimeError(`Unable to apply ResultPath '${text}' to input '${preview(input)}': the input is not a JSON object`);
+    throw resultPathError(`Unable to apply ResultPath '${text}' to input '${preview(input)}': the input is not a JSON object`);
   }
   let node: any = root;
   p.segments.forEach((s, k) => {
     const last = k === p.segments.length - 1;
     if (s.kind === 'field') {
-      if (!isObject(node)) throw runtimeError(`Unable to apply ResultPath '${text}': '${s.name}' cannot be set on a non-object`);
+      if (!isObject(node)) throw resultPathError(`Unable to apply ResultPath '${text}': '${s.name}' cannot be set on a non-object`);
       if (last) Object.defineProperty(node, s.name, { value, enumerable: true, writable: true, configurable: true });
       else {
-        if (!isObject(node[s.name]) && !Array.isArray(node[s.name])) {
-          Object.defineProperty(node, s.name, { value: {}, enumerable: true, writable: true, configurable: true });
+        if (!Object.hasOwn(node, s.name)) Object.defineProperty(node, s.name, { value: {}, enumerable: true, writable: true, configurable: true });
+        else if (!isObject(node[s.name]) && !Array.isArray(node[s.name])) {
+          throw resultPathError(`Unable to apply ResultPath '${text}': '${s.name}' is not a JSON object`);
         }
         node = node[s.name];
       }
     } else if (s.kind === 'index') {
       const i = Array.isArray(node) && s.index < 0 ? node.length + s.index : s.index;
-      if (!Array.isArray(node) || i < 0 || i >= node.length) throw runtimeError(`Unable to apply ResultPath '${text}': no element [${s.index}]`);
+      if (!Array.isArray(node) || i < 0 || i >= node.length) throw resultPathError(`Unable to apply ResultPath '${text}': no element [${s.index}]`);
       if (last) node[i] = value;
       else node = node[i];
     }
