@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG, startServer } from '../server/server.js';
 import { openbatchGet, type SimpleResponse } from '../api/auth/client.js';
+import { registerWorkflowCommands } from './workflow.js';
 
 const DEFAULT_ENDPOINT = `http://127.0.0.1:${DEFAULT_CONFIG.port}`;
 
@@ -135,5 +136,7 @@ program
     }
     for await (const chunk of res.body) process.stdout.write(chunk);
   });
+
+registerWorkflowCommands(program, endpoint, fail);
 
 program.parseAsync(process.argv).catch((e: Error) => fail(e.message));
