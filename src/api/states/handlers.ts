@@ -4,12 +4,28 @@
 
 import type { ExecutionRecord, HistoryEvent, StateMachineRecord } from '../../core/asl/records.js';
 import { StatesApiError, type StatesService } from '../../service/states.js';
-import { awsJsonError, type AwsJsonHandler, type AwsJsonService } from '../aws-json.js';
+import { accessDenied } from '../auth/errors.js';
+import { awsJsonError, type AwsJsonContext, type AwsJsonHandler, type AwsJsonService } from '../aws-json.js';
 
 const secs = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
 
-function wrap(fn: (i: Record<string, unknown>) => Promise<unknown>): AwsJsonHandler {
-  return async (input) => {
+/**
+ * A key limited to some job queues may read workflows but not create, change or start them: a
+ * workflow submits its Batch jobs as the server, to whatever queue its definition names.
+ */
+function checkQueueLimited(operation: string, context: AwsJsonContext): void {
+  const p = context.principal;
+  const queues = p?.key.jobQueues;
+  if (!p || !queues || /^(Describe|List|Get)[A-Z]/.test(operation)) return;
+  throw accessDenied(
+    `User: ${p.accessKeyId} is not authorized to perform: states:${operation} on resource: * (access key ${p.accessKeyId} may use only job queues: ${queues.join(', ')}; ` +
+      'a workflow submits Batch jobs to any queue its definition names, so Step Functions writes need a key without a jobQueues limit)',
+  );
+}
+
+function wrap(operation: string, fn: (i: Record<string, unknown>) => Promise<unknown>): AwsJsonHandler {
+  return async (input, context) => {
+    checkQueueLimited(operation, context);
     try {
       return await fn(input);
     } catch (e) {
@@ -87,26 +103,26 @@ export function statesApi(service: StatesService): AwsJsonService {
     jsonVersion: '1.0',
     validationErrorCode: 'ValidationException',
     handlers: {
-      CreateStateMachine: wrap(async (i) => {
+      CreateStateMachine: wrap('CreateStateMachine', async (i) => {
         for (const f of ['name', 'definition', 'roleArn']) checkString(i, f, true);
         const sm = await service.createStateMachine(i);
         return { stateMachineArn: sm.stateMachineArn, creationDate: secs(sm.creationDate) };
       }),
-      DescribeStateMachine: wrap(async (i) => {
+      DescribeStateMachine: wrap('DescribeStateMachine', async (i) => {
         checkString(i, 'stateMachineArn', true);
         return presentStateMachine(await service.getStateMachine(i.stateMachineArn));
       }),
-      UpdateStateMachine: wrap(async (i) => {
+      UpdateStateMachine: wrap('UpdateStateMachine', async (i) => {
         checkString(i, 'stateMachineArn', true);
         const sm = await service.updateStateMachine(i);
         return { updateDate: Date.now() / 1000, revisionId: sm.revisionId };
       }),
-      DeleteStateMachine: wrap(async (i) => {
+      DeleteStateMachine: wrap('DeleteStateMachine', async (i) => {
         checkString(i, 'stateMachineArn', true);
         await service.deleteStateMachine(i);
         return {};
       }),
-      ListStateMachines: wrap(async (i) => {
+      ListStateMachines: wrap('ListStateMachines', async (i) => {
         const { limit, token } = page(i, 100);
         const all = await service.listStateMachines();
         const offset = token ?? 0;
@@ -116,14 +132,14 @@ export function statesApi(service: StatesService): AwsJsonService {
           ...(offset + limit < all.length ? { nextToken: tokenOf(offset + limit) } : {}),
         };
       }),
-      StartExecution: wrap(async (i) => {
+      StartExecution: wrap('StartExecution', async (i) => {
         checkString(i, 'stateMachineArn', true);
         checkString(i, 'name', false);
         checkString(i, 'input', false);
         const e = await service.startExecution(i);
         return { executionArn: e.executionArn, startDate: secs(e.startDate) };
       }),
-      DescribeExecution: wrap(async (i) => {
+      DescribeExecution: wrap('DescribeExecution', async (i) => {
         checkString(i, 'executionArn', true);
         const e = await service.getExecution(i.executionArn);
         return {
@@ -135,11 +151,11 @@ export function statesApi(service: StatesService): AwsJsonService {
           ...(e.cause !== undefined ? { cause: e.cause } : {}),
         };
       }),
-      StopExecution: wrap(async (i) => {
+      StopExecution: wrap('StopExecution', async (i) => {
         checkString(i, 'executionArn', true);
         return { stopDate: secs(await service.stopExecution(i)) };
       }),
-      ListExecutions: wrap(async (i) => {
+      ListExecutions: wrap('ListExecutions', async (i) => {
         if (i.mapRunArn !== undefined) throw awsJsonError('ValidationException', 'mapRunArn: distributed Map runs are not supported by OpenBatch');
         checkString(i, 'stateMachineArn', true);
         const { limit, token } = page(i, 100);
@@ -147,7 +163,7 @@ export function statesApi(service: StatesService): AwsJsonService {
         const list = await service.listExecutions({ stateMachineArn: i.stateMachineArn, statusFilter: i.statusFilter, offset, limit: limit + 1 });
         return { executions: list.slice(0, limit).map(presentExecutionItem), ...(list.length > limit ? { nextToken: tokenOf(offset + limit) } : {}) };
       }),
-      GetExecutionHistory: wrap(async (i) => {
+      GetExecutionHistory: wrap('GetExecutionHistory', async (i) => {
         checkString(i, 'executionArn', true);
         const { limit, token } = page(i, 100);
         if (i.reverseOrder !== undefined && typeof i.reverseOrder !== 'boolean') throw awsJsonError('ValidationException', 'reverseOrder: must be a boolean');
