@@ -127,6 +127,8 @@ test('definitions: structural mistakes are refused with Step Functions codes and
   bad({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'arn:aws:states:::batch:submitJob', Parameters: { JobName: 'x', JobQueue: 'q', JobDefinition: 'd' }, Retry: [{ ErrorEquals: ['States.ALL'] }, { ErrorEquals: ['X'] }], End: true } } }, /States\.ALL must be the last/);
   assert.throws(() => parseDefinition('{not json'), /INVALID_JSON_DESCRIPTION/);
   bad('a string', /must be a JSON object/);
+  bad({ StartAt: 'A', TimeoutSeconds: 0, States: { A: { Type: 'Pass', End: true } } }, /TimeoutSeconds must be an integer from 1/);
+  bad({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: { TopicArn: 't', Message: 'm' }, TimeoutSeconds: 1.5, End: true } } }, /TimeoutSeconds must be a positive integer/);
 });
 
 test('definitions: features OpenBatch does not run are refused, naming them', () => {
@@ -137,6 +139,5 @@ test('definitions: features OpenBatch does not run are refused, naming them', ()
   bad({ StartAt: 'A', States: { A: { Type: 'Pass', Assign: { x: 1 }, End: true } } }, /variables \(Assign\) is not supported/);
   bad({ StartAt: 'A', States: { A: { Type: 'Map', ItemReader: {}, ItemProcessor: { StartAt: 'I', States: { I: { Type: 'Succeed' } } }, End: true } } }, /ItemReader \(distributed Map\)/);
   bad({ StartAt: 'A', States: { A: { Type: 'Map', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' }, StartAt: 'I', States: { I: { Type: 'Succeed' } } }, End: true } } }, /DISTRIBUTED \(distributed Map\) is not supported/);
-  bad({ StartAt: 'A', TimeoutSeconds: 5, States: { A: { Type: 'Pass', End: true } } }, /TimeoutSeconds \(an execution time limit\)/);
   bad({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: { TopicArn: 't', Message: 'm' }, HeartbeatSeconds: 5, End: true } } }, /HeartbeatSeconds/);
 });

@@ -228,6 +228,45 @@ function suite(label: string, open: () => Promise<Store>, cleanup: () => Promise
       assert.deepEqual(records.map((p) => [p.topicArn, p.message, p.subject]), [['arn:aws:sns:us-east-1:1:t', 'job job-1', 's']]);
     });
 
+    test('time limits: a Task TimeoutSeconds raises States.Timeout (its job terminated); an execution TimeoutSeconds ends it TIMED_OUT', async () => {
+      const batch = new FakeBatch(1_000_000);
+      const h = await harness(batch);
+      const t = await h.execute({
+        StartAt: 'T',
+        States: {
+          T: batchTask('slow', { TimeoutSeconds: 1, Retry: [{ ErrorEquals: ['States.TaskFailed'], MaxAttempts: 3 }], Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.err', Next: 'After' }], End: true }),
+          After: { Type: 'Pass', End: true },
+        },
+      });
+      assert.equal(t.done.status, 'SUCCEEDED', t.done.cause);
+      assert.equal(t.output.err.Error, 'States.Timeout', 'States.TaskFailed does not match States.Timeout: no retry');
+      assert.deepEqual(batch.terminated, ['job-1']);
+      assert.ok(t.events.some((e) => e.type === 'TaskTimedOut'));
+
+      const x = await h.execute({ TimeoutSeconds: 1, StartAt: 'T', States: { T: batchTask('slower', { End: true }) } });
+      assert.equal(x.done.status, 'TIMED_OUT');
+      assert.equal(x.done.error, 'States.Timeout');
+      assert.equal(x.events.at(-1)?.type, 'ExecutionTimedOut');
+      assert.deepEqual(batch.terminated, ['job-1', 'job-2']);
+    });
+
+    test('StopExecution while a job runs: ABORTED, the job terminated, nothing after ExecutionAborted', async () => {
+      const batch = new FakeBatch(1_000_000);
+      const h = await harness(batch);
+      const sm = await h.service.createStateMachine({ name: 'stoppable', definition: JSON.stringify({ StartAt: 'T', States: { T: batchTask('long', { End: true }) } }), roleArn: 'r' });
+      const e = await h.service.startExecution({ stateMachineArn: sm.stateMachineArn });
+      await waitFor('the job', async () => batch.jobs.size === 1);
+      await h.service.stopExecution({ executionArn: e.executionArn, cause: 'enough' });
+      const done = await h.store.states.getExecution(e.executionArn);
+      assert.equal(done?.status, 'ABORTED');
+      assert.equal(done?.cause, 'enough');
+      assert.deepEqual([...new Set(batch.terminated)], ['job-1']);
+      const events = await h.store.states.history(e.executionArn, { limit: 100, reverse: false });
+      assert.equal(events.at(-1)?.type, 'ExecutionAborted');
+      // Stopping again answers with the same stop date and changes nothing.
+      assert.equal(await h.service.stopExecution({ executionArn: e.executionArn }), done?.stopDate);
+    });
+
     test('a crash between submit and its record: the job is found by its tag, not submitted again', async () => {
       const batch = new FakeBatch(0);
       const h = await harness(batch);

@@ -137,7 +137,9 @@ export function parseDefinition(text: string): Definition {
     }
   }
   checkQueryLanguage(doc.QueryLanguage, '', add);
-  if (doc.TimeoutSeconds !== undefined) add('UNSUPPORTED_FEATURE', 'TimeoutSeconds (an execution time limit) is not supported by OpenBatch yet', '/TimeoutSeconds');
+  if (doc.TimeoutSeconds !== undefined && !(Number.isInteger(doc.TimeoutSeconds) && doc.TimeoutSeconds > 0 && doc.TimeoutSeconds <= 99999999)) {
+    add('SCHEMA_VALIDATION_FAILED', 'TimeoutSeconds must be an integer from 1 to 99999999', '/TimeoutSeconds');
+  }
   if (doc.Version !== undefined && doc.Version !== '1.0') add('SCHEMA_VALIDATION_FAILED', "Version must be '1.0'", '/Version');
   checkBranch(doc, '', add);
   if (problems.length > 0) throw new DefinitionError(problems);

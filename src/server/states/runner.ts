@@ -38,7 +38,7 @@ export interface RunnerDeps {
   pollMs?: number;
 }
 
-type AbortReason = 'shutdown' | 'stop' | 'branch';
+type AbortReason = 'shutdown' | 'stop' | 'branch' | 'timeout';
 
 class Aborted extends Error {
   constructor(readonly reason: AbortReason) {
@@ -83,20 +83,22 @@ export class ExecutionRunner {
 
   /** StopExecution: the execution ends ABORTED and the Batch jobs it is running are terminated. */
   async stop(exec: ExecutionRecord, error?: string, cause?: string): Promise<number> {
-    const stopDate = this.deps.now();
-    const details: Record<string, unknown> = {};
-    if (error !== undefined) details.error = error;
-    if (cause !== undefined) details.cause = cause;
-    await this.deps.store.finishExecution(
-      exec.executionArn,
-      { status: 'ABORTED', stopDate, ...(error !== undefined ? { error } : {}), ...(cause !== undefined ? { cause } : {}) },
-      { key: 'execution:aborted', timestamp: stopDate, type: 'ExecutionAborted', details: { executionAbortedEventDetails: details } },
-    );
+    // The run stops first (terminating the job it waits on), so no event follows ExecutionAborted.
     const r = this.running.get(exec.executionArn);
     if (r) {
       r.controller.abort('stop');
       await r.done;
     }
+    const stopDate = this.deps.now();
+    const details: Record<string, unknown> = {};
+    if (error !== undefined) details.error = error;
+    if (cause !== undefined) details.cause = cause;
+    const stopped = await this.deps.store.finishExecution(
+      exec.executionArn,
+      { status: 'ABORTED', stopDate, ...(error !== undefined ? { error } : {}), ...(cause !== undefined ? { cause } : {}) },
+      { key: 'execution:aborted', timestamp: stopDate, type: 'ExecutionAborted', details: { executionAbortedEventDetails: details } },
+    );
+    if (!stopped) return (await this.deps.store.getExecution(exec.executionArn))?.stopDate ?? stopDate; // it ended meanwhile
     // Jobs submitted but not finished, including any whose task was between submit and wait.
     for (const { step } of await this.deps.store.steps(exec.executionArn)) {
       if (step.status === 'SUBMITTED' && step.jobId) {
@@ -147,12 +149,17 @@ const json = (v: unknown) => JSON.stringify(v ?? null);
 class Run {
   private readonly arn: string;
   private readonly context: Record<string, any>;
+  /** Aborts with the runner's signal (stop, shutdown) or on the execution's TimeoutSeconds. */
+  private readonly controller: AbortController;
+  private readonly signal: AbortSignal;
 
   constructor(
     private readonly deps: RunnerDeps,
     private readonly exec: ExecutionRecord,
-    private readonly signal: AbortSignal,
+    outer: AbortSignal,
   ) {
+    this.controller = childController(outer);
+    this.signal = this.controller.signal;
     this.arn = exec.executionArn;
     this.context = {
       Execution: { Id: exec.executionArn, Input: JSON.parse(exec.input), Name: exec.name, StartTime: new Date(exec.startDate).toISOString(), RoleArn: '' },
@@ -162,8 +169,11 @@ class Run {
 
   async main(): Promise<void> {
     const { store, now, log } = this.deps;
+    const def = JSON.parse(this.exec.definition) as Definition;
+    // The execution's time limit counts from its start, across restarts.
+    const timer =
+      def.TimeoutSeconds !== undefined ? setTimeout(() => this.controller.abort('timeout'), Math.max(0, this.exec.startDate + def.TimeoutSeconds * 1000 - now())) : undefined;
     try {
-      const def = JSON.parse(this.exec.definition) as Definition;
       const output = await this.runBranch(def, JSON.parse(this.exec.input), { signal: this.signal, prefix: '' });
       checkAborted(this.signal);
       const t = now();
@@ -173,6 +183,18 @@ class Run {
         { key: 'execution:succeeded', timestamp: t, type: 'ExecutionSucceeded', details: { executionSucceededEventDetails: { output: json(output), outputDetails: { truncated: false } } } },
       );
     } catch (e) {
+      if (this.signal.reason === 'timeout') {
+        const t = now();
+        const cause = `The execution timed out after ${def.TimeoutSeconds} seconds`;
+        await store
+          .finishExecution(
+            this.arn,
+            { status: 'TIMED_OUT', stopDate: t, error: 'States.Timeout', cause },
+            { key: 'execution:timed-out', timestamp: t, type: 'ExecutionTimedOut', details: { executionTimedOutEventDetails: { error: 'States.Timeout', cause } } },
+          )
+          .catch((x) => log.error({ err: x, executionArn: this.arn }, 'could not record the end of an execution'));
+        return;
+      }
       if (e instanceof Aborted || this.signal.aborted) return; // stopped, or the server is closing
       const err = isStatesError(e) ? e : runtimeError(`Internal error: ${(e as Error).message}`);
       if (!isStatesError(e)) log.error({ err: e, executionArn: this.arn }, 'execution failed on an internal error');
@@ -184,6 +206,8 @@ class Run {
           { key: 'execution:failed', timestamp: t, type: 'ExecutionFailed', details: { executionFailedEventDetails: { error: err.error, cause: err.cause } } },
         )
         .catch((x) => log.error({ err: x, executionArn: this.arn }, 'could not record the end of an execution'));
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -368,7 +392,9 @@ class Run {
     if (!jobId) {
       checkAborted(scope.signal);
       // Recorded before the submit: a crash after it finds the job by its tag instead of submitting again.
-      await store.putStep(this.arn, stepKey, { status: 'SUBMITTING', token });
+      const until = s.TimeoutSeconds !== undefined ? this.deps.now() + s.TimeoutSeconds * 1000 : undefined;
+      step = { status: 'SUBMITTING', token, ...(until !== undefined ? { until } : {}) };
+      await store.putStep(this.arn, stepKey, step);
       const tags = { ...((input.tags as Record<string, string>) ?? {}), [STEP_TOKEN_TAG]: token };
       let submitted;
       try {
@@ -380,19 +406,26 @@ class Run {
         throw err;
       }
       jobId = submitted.jobId;
-      step = { status: 'SUBMITTED', token, jobId };
+      step = { ...step, status: 'SUBMITTED', jobId };
       await store.putStep(this.arn, stepKey, step);
       const response = { JobArn: submitted.jobArn, JobId: submitted.jobId, JobName: submitted.jobName };
       await this.event(`${stepKey}:submitted`, 'TaskSubmitted', { taskSubmittedEventDetails: { ...eventBase, output: json(response) } });
       if (spec.pattern === 'request-response') return this.succeedStep(stepKey, { token, jobId }, response, eventBase);
     } else if (step?.status !== 'SUBMITTED') {
-      await store.putStep(this.arn, stepKey, { status: 'SUBMITTED', token, jobId });
+      step = { ...step, status: 'SUBMITTED', token, jobId };
+      await store.putStep(this.arn, stepKey, step);
     }
     if (spec.pattern === 'request-response') {
       const d = await this.deps.batch.describe(jobId);
       return this.succeedStep(stepKey, { token, jobId }, { JobArn: d?.jobArn, JobId: jobId, JobName: d?.jobName }, eventBase);
     }
-    const detail = await this.waitForJob(jobId, scope.signal);
+    let detail;
+    try {
+      detail = await this.waitForJob(jobId, scope.signal, step?.until);
+    } catch (e) {
+      if (isStatesError(e)) await this.failStep(stepKey, e, eventBase, e.error === 'States.Timeout' ? 'TaskTimedOut' : 'TaskFailed', e.error === 'States.Timeout' ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails', { token, jobId });
+      throw e;
+    }
     const result = spec.pattern === 'sync' ? toPascal(detail) : detail;
     if (detail.status === 'SUCCEEDED') return this.succeedStep(stepKey, { token, jobId }, result, eventBase);
     const err = new StatesError('States.TaskFailed', typeof detail.statusReason === 'string' ? detail.statusReason : `Job ${jobId} FAILED`);
@@ -400,18 +433,25 @@ class Run {
     throw err;
   }
 
-  private async waitForJob(jobId: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+  /** Polls the job until it ends; past `until` (the task's TimeoutSeconds) it is terminated: States.Timeout. */
+  private async waitForJob(jobId: string, signal: AbortSignal, until?: number): Promise<Record<string, unknown>> {
     const pollMs = this.deps.pollMs ?? 250;
     for (;;) {
       const d = await this.deps.batch.describe(jobId);
       if (!d) throw new StatesError('States.TaskFailed', `Batch job ${jobId} does not exist`);
       if (d.status === 'SUCCEEDED' || d.status === 'FAILED') return d;
+      const left = until === undefined ? Infinity : until - this.deps.now();
+      if (left <= 0) {
+        await this.deps.batch.terminate(jobId, 'Step Functions task timed out').catch(() => undefined);
+        throw new StatesError('States.Timeout', `The task timed out: job ${jobId} was still ${String(d.status)}`);
+      }
       try {
-        await sleep(pollMs, signal);
+        await sleep(Math.min(pollMs, left), signal);
       } catch (e) {
         // A stopped execution or a failed sibling branch ends its jobs; a closing server does not.
         if (e instanceof Aborted && e.reason !== 'shutdown') {
-          await this.deps.batch.terminate(jobId, e.reason === 'stop' ? 'Execution stopped' : 'Parallel branch or Map iteration failed').catch(() => undefined);
+          const reason = { stop: 'Execution stopped', timeout: 'Execution timed out', branch: 'Parallel branch or Map iteration failed' }[e.reason as 'stop'];
+          await this.deps.batch.terminate(jobId, reason).catch(() => undefined);
         }
         throw e;
       }
