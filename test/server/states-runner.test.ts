@@ -211,6 +211,8 @@ function suite(label: string, open: () => Promise<Store>, cleanup: () => Promise
       const rt = await h.execute({ StartAt: 'P', States: { P: { Type: 'Pass', InputPath: '$.nope', End: true } } });
       assert.equal(rt.done.error, 'States.Runtime');
       assert.match(rt.done.cause!, /\$\.nope/);
+      const big = await h.execute({ StartAt: 'P', States: { P: { Type: 'Pass', Parameters: { 'a.$': '$.s', 'b.$': '$.s' }, End: true } } }, { s: 'x'.repeat(150 * 1024) });
+      assert.equal(big.done.error, 'States.DataLimitExceeded');
     });
 
     test('SNS publish is recorded with its message; submitJob (no .sync) returns at submit', async () => {

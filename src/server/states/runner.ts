@@ -145,6 +145,7 @@ function childController(parent: AbortSignal): AbortController {
 }
 
 const json = (v: unknown) => JSON.stringify(v ?? null);
+const MAX_PAYLOAD = 256 * 1024;
 
 class Run {
   private readonly arn: string;
@@ -250,6 +251,9 @@ class Run {
     });
     const ctx = this.stateContext(name, entered.timestamp, scope);
     const out = await this.execute(name, s, input, key, scope, ctx);
+    // Step Functions' payload quota: what a state passes on is at most 256 KiB.
+    const size = Buffer.byteLength(json(out.output));
+    if (size > MAX_PAYLOAD) throw new StatesError('States.DataLimitExceeded', `The state/task '${name}' returned a result of ${size} bytes, over the maximum of ${MAX_PAYLOAD} bytes`);
     if (s.Type !== 'Fail') {
       await this.event(`${key}:exited`, `${s.Type}StateExited`, {
         stateExitedEventDetails: { name, output: json(out.output), outputDetails: { truncated: false } },
@@ -379,7 +383,7 @@ class Run {
         taskScheduledEventDetails: { ...eventBase, region: this.deps.region, parameters: json(params) },
       });
     }
-    if (spec.service === 'sns') return this.publish(params as Record<string, unknown>, stepKey, eventBase, step);
+    if (spec.service === 'sns') return this.publish((params ?? {}) as Record<string, unknown>, stepKey, eventBase);
 
     const p = (params ?? {}) as Record<string, unknown>;
     const token = step?.token ?? stepToken(this.arn, stepKey);
@@ -469,28 +473,33 @@ class Run {
     await this.event(`${stepKey}:failed`, type, { [member]: { ...eventBase, error: err.error, cause: err.cause } });
   }
 
-  private async publish(p: Record<string, unknown>, stepKey: string, eventBase: Record<string, unknown>, step: StepRecord | undefined): Promise<unknown> {
+  /** sns:publish. A publish interrupted by a restart is published again (at least once, as SNS delivers). */
+  private async publish(p: Record<string, unknown>, stepKey: string, eventBase: Record<string, unknown>): Promise<unknown> {
     const { store, publisher, now } = this.deps;
     const topic = p.TopicArn;
     const message = p.Message;
-    if (typeof topic !== 'string') throw new StatesError('SNS.InvalidParameterException', 'TopicArn must be a string');
+    if (typeof topic !== 'string' || topic === '') {
+      const err = new StatesError('SNS.InvalidParameterException', 'Invalid parameter: TopicArn must be a non-empty string');
+      await this.failStep(stepKey, err, eventBase, 'TaskFailed', 'taskFailedEventDetails');
+      throw err;
+    }
     const text = typeof message === 'string' ? message : JSON.stringify(message);
     const subject = typeof p.Subject === 'string' ? p.Subject : undefined;
-    if (step?.status === 'SUBMITTING') {
-      // Published before a restart, perhaps: publish again (at-least-once, as SNS delivers).
-    }
     await store.putStep(this.arn, stepKey, { status: 'SUBMITTING' });
     const createdAt = now();
+    const record = { topicArn: topic, message: text, ...(subject !== undefined ? { subject } : {}), createdAt, executionArn: this.arn };
     let sent;
     try {
       sent = await publisher.publish(topic, text, subject);
     } catch (e) {
+      // Recorded even when the publisher fails, with why.
+      await store.insertPublish({ ...record, messageId: randomUUID(), delivery: `failed: ${(e as Error).message}` });
       const err = new StatesError('SNS.InternalErrorException', (e as Error).message);
       await this.failStep(stepKey, err, eventBase, 'TaskFailed', 'taskFailedEventDetails');
       throw err;
     }
     // Every publish is recorded, delivered or not (no target configured, a webhook down).
-    await store.insertPublish({ messageId: sent.MessageId, topicArn: topic, message: text, ...(subject !== undefined ? { subject } : {}), createdAt, executionArn: this.arn, ...(sent.delivery ? { delivery: sent.delivery } : {}) });
+    await store.insertPublish({ ...record, messageId: sent.MessageId, ...(sent.delivery ? { delivery: sent.delivery } : {}) });
     return this.succeedStep(stepKey, {}, { MessageId: sent.MessageId }, eventBase);
   }
 
