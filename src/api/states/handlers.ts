@@ -55,7 +55,8 @@ function page(i: Record<string, unknown>, defaultMax: number): { limit: number; 
   let token: number | undefined;
   if (i.nextToken !== undefined) {
     const t = i.nextToken;
-    const n = typeof t === 'string' ? Number(Buffer.from(t, 'base64url').toString('utf8')) : NaN;
+    const text = typeof t === 'string' ? Buffer.from(t, 'base64url').toString('utf8') : '';
+    const n = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
     if (!Number.isInteger(n) || n < 0) throw awsJsonError('InvalidToken', 'Invalid Token: pass the nextToken of the previous answer unchanged');
     token = n;
   }
