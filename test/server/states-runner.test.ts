@@ -40,6 +40,16 @@ class FakeBatch implements BatchGateway {
     }
     return { jobId, jobName: j.input.jobName, status: j.status, ...(j.status === 'FAILED' ? { statusReason: `${j.input.jobName} exited 1` } : {}), container: { command: j.input.containerOverrides?.command ?? [] } };
   }
+  describeCalls = 0;
+  async describeMany(ids: readonly string[]) {
+    this.describeCalls++;
+    const out = new Map<string, Record<string, unknown>>();
+    for (const id of ids) {
+      const d = await this.describe(id);
+      if (d) out.set(id, d);
+    }
+    return out;
+  }
   async terminate(jobId: string) {
     const j = this.jobs.get(jobId);
     if (j && j.status === 'RUNNING') {
@@ -129,6 +139,14 @@ function suite(label: string, open: () => Promise<Store>, cleanup: () => Promise
       assert.equal(h.batch.maxRunning, 2);
       assert.equal(events.filter((e) => e.type === 'MapIterationSucceeded').length, 5);
       assert.deepEqual(events.find((e) => e.type === 'MapStateStarted')?.details, { mapStateStartedEventDetails: { length: 5 } });
+
+      // Fifty iterations waiting on their jobs at once: their polls are coalesced into few DescribeJobs.
+      const wide = await harness(new FakeBatch(3));
+      const r = await wide.execute({ StartAt: 'Fan', States: { Fan: { Type: 'Map', ItemProcessor: { StartAt: 'Run', States: { Run: batchTask('wide', { ResultSelector: { 's.$': '$.Status' }, End: true }) } }, End: true } } }, Array.from({ length: 50 }, (_, i) => i));
+      assert.equal(r.done.status, 'SUCCEEDED', r.done.cause);
+      assert.equal(r.output.length, 50);
+      assert.equal(wide.batch.maxRunning, 50);
+      assert.ok(wide.batch.describeCalls < 50, `${wide.batch.describeCalls} DescribeJobs calls for 50 jobs polled 4 times each`);
     });
 
     test('Parallel: branch results in order; a failing branch stops the others and Catch routes it', async () => {
@@ -303,5 +321,21 @@ if ('skip' in pg) {
   process.stderr.write(`SKIPPING the PostgreSQL states runner suite: ${pg.skip}\n`);
   test('states runner (PostgreSQL)', { skip: pg.skip }, () => {});
 } else {
-  suite('PostgreSQL', () => openStore({ kind: 'postgres', url: pg.url }), () => pg.drop());
+  // pg's Pool.end() resolves before its sockets are closed; dropping the database WITH (FORCE)
+  // then would kill connections that are still closing, an uncaught error: wait until none is left.
+  const drained = async () => {
+    const { default: pgLib } = await import('pg');
+    const admin = new pgLib.Client({ connectionString: process.env.OPENBATCH_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+    await admin.connect();
+    try {
+      const name = new URL(pg.url).pathname.slice(1);
+      await waitFor('the test database connections to close', async () => Number((await admin.query('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name])).rows[0].n) === 0, 10_000);
+    } finally {
+      await admin.end();
+    }
+  };
+  suite('PostgreSQL', () => openStore({ kind: 'postgres', url: pg.url }), async () => {
+    await drained();
+    await pg.drop();
+  });
 }

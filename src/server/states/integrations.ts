@@ -14,6 +14,8 @@ export interface BatchGateway {
   submit(input: Record<string, unknown>): Promise<{ jobArn: string; jobName: string; jobId: string }>;
   /** The job as DescribeJobs returns it (camelCase), or undefined if there is none. */
   describe(jobId: string): Promise<Record<string, unknown> | undefined>;
+  /** Several jobs at once, by job id (missing ones left out). */
+  describeMany(jobIds: readonly string[]): Promise<Map<string, Record<string, unknown>>>;
   terminate(jobId: string, reason: string): Promise<void>;
   /** The job of this queue and name carrying tag `key` = `value` (the newest), if any. */
   findByTag(jobQueue: string, jobName: string, key: string, value: string): Promise<string | undefined>;
@@ -35,6 +37,15 @@ export function batchGateway(service: BatchService, arns: Arns): BatchGateway {
     async describe(jobId) {
       const [view] = await service.jobs.describe({ jobs: [jobId] });
       return view ? (presentJobDetail(view, arns, ceUuid) as Record<string, unknown>) : undefined;
+    },
+    async describeMany(jobIds) {
+      const out = new Map<string, Record<string, unknown>>();
+      for (let i = 0; i < jobIds.length; i += 100) {
+        for (const view of await service.jobs.describe({ jobs: jobIds.slice(i, i + 100) as string[] })) {
+          out.set(view.job.jobId, presentJobDetail(view, arns, ceUuid) as Record<string, unknown>);
+        }
+      }
+      return out;
     },
     async terminate(jobId, reason) {
       await service.jobs.terminate({ jobId, reason });
@@ -89,6 +100,35 @@ export function webhookPublisher(config: string | undefined, newId: () => string
       return { MessageId, delivery: results.join('; ') };
     },
   };
+}
+
+/**
+ * Describes jobs for the `.sync` tasks waiting on them, coalescing the calls made within
+ * `windowMs` into one DescribeJobs of them all: a Map of a thousand iterations polls the store
+ * a few times per interval, not a thousand.
+ */
+export function coalescingDescribe(batch: BatchGateway, windowMs = 10): (jobId: string) => Promise<Record<string, unknown> | undefined> {
+  let pending: Map<string, { resolve: (d: Record<string, unknown> | undefined) => void; reject: (e: unknown) => void }[]> | undefined;
+  const flush = async () => {
+    const batchOf = pending!;
+    pending = undefined;
+    try {
+      const found = await batch.describeMany([...batchOf.keys()]);
+      for (const [id, waiters] of batchOf) for (const w of waiters) w.resolve(found.get(id));
+    } catch (e) {
+      for (const waiters of batchOf.values()) for (const w of waiters) w.reject(e);
+    }
+  };
+  return (jobId) =>
+    new Promise((resolve, reject) => {
+      if (!pending) {
+        pending = new Map();
+        setTimeout(() => void flush(), windowMs);
+      }
+      const list = pending.get(jobId) ?? [];
+      list.push({ resolve, reject });
+      pending.set(jobId, list);
+    });
 }
 
 /** A short deterministic token for (execution, step): tags the Batch job a step submits. */

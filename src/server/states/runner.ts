@@ -22,7 +22,7 @@ import { applyInputPath, applyOutputPath, applyResultPath, applyTemplate } from 
 import type { ExecutionRecord, HistoryEvent, StepRecord } from '../../core/asl/records.js';
 import { findCatcher, findRetrier, retryDelayMs } from '../../core/asl/retry.js';
 import type { StatesStore } from '../../store/states-store.js';
-import { stepToken, toBatchInput, toPascal, type BatchGateway, type NotificationPublisher } from './integrations.js';
+import { coalescingDescribe, stepToken, toBatchInput, toPascal, type BatchGateway, type NotificationPublisher } from './integrations.js';
 
 /** Tag on every Batch job a workflow submits: finds the job again after a crash. */
 export const STEP_TOKEN_TAG = 'openbatch:stepFunctionsToken';
@@ -62,14 +62,18 @@ interface Outcome {
 export class ExecutionRunner {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private closed = false;
+  /** Shared by every execution: the `.sync` polls of one moment are one DescribeJobs. */
+  private readonly describe: (jobId: string) => Promise<Record<string, unknown> | undefined>;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.describe = coalescingDescribe(deps.batch);
+  }
 
   /** Starts (or, after a restart, resumes) running an execution in the background. */
   start(exec: ExecutionRecord): void {
     if (this.closed || this.running.has(exec.executionArn)) return;
     const controller = new AbortController();
-    const run = new Run(this.deps, exec, controller.signal);
+    const run = new Run(this.deps, exec, controller.signal, this.describe);
     const done = run.main().finally(() => this.running.delete(exec.executionArn));
     this.running.set(exec.executionArn, { controller, done });
   }
@@ -158,6 +162,7 @@ class Run {
     private readonly deps: RunnerDeps,
     private readonly exec: ExecutionRecord,
     outer: AbortSignal,
+    private readonly describeJob: (jobId: string) => Promise<Record<string, unknown> | undefined>,
   ) {
     this.controller = childController(outer);
     this.signal = this.controller.signal;
@@ -441,7 +446,7 @@ class Run {
   private async waitForJob(jobId: string, signal: AbortSignal, until?: number): Promise<Record<string, unknown>> {
     const pollMs = this.deps.pollMs ?? 250;
     for (;;) {
-      const d = await this.deps.batch.describe(jobId);
+      const d = await this.describeJob(jobId);
       if (!d) throw new StatesError('States.TaskFailed', `Batch job ${jobId} does not exist`);
       if (d.status === 'SUCCEEDED' || d.status === 'FAILED') return d;
       const left = until === undefined ? Infinity : until - this.deps.now();
