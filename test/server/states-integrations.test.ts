@@ -1,0 +1,87 @@
+// The integrations' pure parts: Step Functions' capitalised Batch parameters → the Batch API's
+// input, DescribeJobs → the `.sync` output, the webhook publisher and coalesced describes.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { coalescingDescribe, toBatchInput, toPascal, webhookPublisher, type BatchGateway } from '../../src/server/states/integrations.js';
+
+test("the AWS docs' SubmitJob parameters map to Batch's input; job parameters and tags keep their keys", () => {
+  const input = toBatchInput({
+    JobName: 'n',
+    JobQueue: 'q',
+    JobDefinition: 'd',
+    ArrayProperties: { Size: 10 },
+    ContainerOverrides: { Command: ['echo', 'x'], Environment: [{ Name: 'DATE', Value: '1' }], ResourceRequirements: [{ Type: 'VCPU', Value: '4' }] },
+    DependsOn: [{ JobId: 'j', Type: 'SEQUENTIAL' }],
+    PropagateTags: true,
+    Parameters: { Key1: 'value1', InputFile: 's3://x' },
+    RetryStrategy: { Attempts: 2, EvaluateOnExit: [{ OnExitCode: '1', Action: 'RETRY' }] },
+    Tags: { Team: 'ML' },
+    Timeout: { AttemptDurationSeconds: 600 },
+  });
+  assert.deepEqual(input, {
+    jobName: 'n',
+    jobQueue: 'q',
+    jobDefinition: 'd',
+    arrayProperties: { size: 10 },
+    containerOverrides: { command: ['echo', 'x'], environment: [{ name: 'DATE', value: '1' }], resourceRequirements: [{ type: 'VCPU', value: '4' }] },
+    dependsOn: [{ jobId: 'j', type: 'SEQUENTIAL' }],
+    propagateTags: true,
+    parameters: { Key1: 'value1', InputFile: 's3://x' },
+    retryStrategy: { attempts: 2, evaluateOnExit: [{ onExitCode: '1', action: 'RETRY' }] },
+    tags: { Team: 'ML' },
+    timeout: { attemptDurationSeconds: 600 },
+  });
+});
+
+test('.sync output: DescribeJobs with capitalised keys, tags and parameters as they are', () => {
+  const out = toPascal({ jobId: 'j', status: 'SUCCEEDED', container: { exitCode: 0, environment: [{ name: 'a', value: 'b' }] }, tags: { team: 'x' }, parameters: { inputFile: 'f' } });
+  assert.deepEqual(out, { JobId: 'j', Status: 'SUCCEEDED', Container: { ExitCode: 0, Environment: [{ Name: 'a', Value: 'b' }] }, Tags: { team: 'x' }, Parameters: { inputFile: 'f' } });
+});
+
+test('the webhook publisher POSTs to the topic (by ARN or name), reports no target, refuses a bad config', async () => {
+  const got: any[] = [];
+  const srv = http.createServer((req, res) => {
+    let b = '';
+    req.on('data', (d) => (b += d));
+    req.on('end', () => {
+      got.push(JSON.parse(b));
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/h`;
+  try {
+    let n = 0;
+    const p = webhookPublisher(`alerts=${url}`, () => `id-${++n}`);
+    const sent = await p.publish('arn:aws:sns:us-east-1:1:alerts', 'hello', 'subj');
+    assert.equal(sent.MessageId, 'id-1');
+    assert.match(sent.delivery ?? '', /HTTP 200/);
+    assert.equal(got.length, 1);
+    assert.deepEqual({ ...got[0], Timestamp: undefined }, { Type: 'Notification', MessageId: 'id-1', TopicArn: 'arn:aws:sns:us-east-1:1:alerts', Subject: 'subj', Message: 'hello', Timestamp: undefined });
+    const none = await p.publish('arn:aws:sns:us-east-1:1:other', 'x');
+    assert.equal(none.delivery, 'no target configured');
+    const down = await webhookPublisher('t=http://127.0.0.1:1/x', () => 'i', 2000).publish('t', 'm');
+    assert.match(down.delivery ?? '', /127\.0\.0\.1:1\/x: /);
+    assert.throws(() => webhookPublisher('no-equals-sign', () => 'i'), /not topic=url/);
+  } finally {
+    srv.close();
+  }
+});
+
+test('describes asked for at the same moment are one call', async () => {
+  const calls: string[][] = [];
+  const gateway = {
+    async describeMany(ids: readonly string[]) {
+      calls.push([...ids]);
+      return new Map(ids.filter((id) => id !== 'gone').map((id) => [id, { jobId: id }]));
+    },
+  } as unknown as BatchGateway;
+  const describe = coalescingDescribe(gateway, 5);
+  const out = await Promise.all(['a', 'b', 'a', 'gone'].map((id) => describe(id)));
+  assert.deepEqual(out, [{ jobId: 'a' }, { jobId: 'b' }, { jobId: 'a' }, undefined]);
+  assert.deepEqual(calls, [['a', 'b', 'gone']]);
+  await describe('c');
+  assert.equal(calls.length, 2);
+});
