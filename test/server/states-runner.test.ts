@@ -91,7 +91,7 @@ function suite(label: string, open: () => Promise<Store>, cleanup: () => Promise
     async function harness(batch = new FakeBatch()) {
       const store = await open();
       stores.push(store);
-      const runner = new ExecutionRunner({ store: store.states, batch, publisher, now: Date.now, log: pino({ level: 'silent' }), region: 'us-east-1', pollMs: 2 });
+      const runner = new ExecutionRunner({ store: store.states, batch, publisher, now: Date.now, log: pino({ level: 'silent' }), region: 'us-east-1', pollMs: 2, maxHistoryEvents: 500 });
       runners.push(runner);
       const service = new StatesService({ store: store.states, arns: new Arns({ partition: 'aws', region: 'us-east-1', accountId: '000000000000' }), now: Date.now, newUuid: () => `u${Math.random().toString(36).slice(2)}`, runner });
       let n = 0;
@@ -229,6 +229,9 @@ function suite(label: string, open: () => Promise<Store>, cleanup: () => Promise
       const rt = await h.execute({ StartAt: 'P', States: { P: { Type: 'Pass', InputPath: '$.nope', End: true } } });
       assert.equal(rt.done.error, 'States.Runtime');
       assert.match(rt.done.cause!, /\$\.nope/);
+      const forever = await h.execute({ StartAt: 'A', States: { A: { Type: 'Pass', Next: 'B' }, B: { Type: 'Choice', Choices: [{ Variable: '$.x', IsPresent: false, Next: 'A' }], Default: 'A' } } });
+      assert.equal(forever.done.error, 'States.Runtime');
+      assert.match(forever.done.cause!, /limit of 500 events/);
       const big = await h.execute({ StartAt: 'P', States: { P: { Type: 'Pass', Parameters: { 'a.$': '$.s', 'b.$': '$.s' }, End: true } } }, { s: 'x'.repeat(150 * 1024) });
       assert.equal(big.done.error, 'States.DataLimitExceeded');
     });

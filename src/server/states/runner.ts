@@ -36,6 +36,8 @@ export interface RunnerDeps {
   region: string;
   /** How often a `.sync` task looks at its job (ms). */
   pollMs?: number;
+  /** History events an execution may have (default 25,000, Step Functions' quota). */
+  maxHistoryEvents?: number;
 }
 
 type AbortReason = 'shutdown' | 'stop' | 'branch' | 'timeout';
@@ -150,6 +152,7 @@ function childController(parent: AbortSignal): AbortController {
 
 const json = (v: unknown) => JSON.stringify(v ?? null);
 const MAX_PAYLOAD = 256 * 1024;
+const MAX_HISTORY_EVENTS = 25_000;
 
 class Run {
   private readonly arn: string;
@@ -217,9 +220,13 @@ class Run {
     }
   }
 
-  private event(key: string, type: string, details: Record<string, unknown>): Promise<HistoryEvent> {
+  private async event(key: string, type: string, details: Record<string, unknown>): Promise<HistoryEvent> {
     checkAborted(this.signal);
-    return this.deps.store.appendEvent(this.arn, { key, timestamp: this.deps.now(), type, details });
+    const e = await this.deps.store.appendEvent(this.arn, { key, timestamp: this.deps.now(), type, details });
+    // Step Functions' quota, which also ends a workflow that loops forever without waiting.
+    const max = this.deps.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
+    if (e.id > max) throw new StatesError('States.Runtime', `The execution history reached its limit of ${max} events`);
+    return e;
   }
 
   private env(input: unknown, context: unknown): IntrinsicEnv {
