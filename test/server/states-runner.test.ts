@@ -290,6 +290,46 @@ function suite(label: string, open: () => Promise<Store>, cleanup: () => Promise
       assert.equal(await h.service.stopExecution({ executionArn: e.executionArn }), done?.stopDate);
     });
 
+    test('a restart in a Wait waits only what is left; a Retry interval too; the history has no duplicates', async () => {
+      const batch = new FakeBatch(0);
+      const h = await harness(batch);
+      const sm = await h.service.createStateMachine({
+        name: 'waity',
+        definition: JSON.stringify({
+          StartAt: 'W',
+          States: {
+            W: { Type: 'Wait', Seconds: 2, Next: 'T' },
+            T: batchTask('fail-then-caught', { Retry: [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 2, MaxAttempts: 1 }], Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Done' }], End: true }),
+            Done: { Type: 'Succeed' },
+          },
+        }),
+        roleArn: 'r',
+      });
+      const e = await h.service.startExecution({ stateMachineArn: sm.stateMachineArn });
+      await waitFor('the Wait to begin', async () => (await h.store.states.getStep(e.executionArn, 'W#1:wait')) !== undefined);
+      await h.runner.close(); // "crash" in the Wait
+      const deadline = (await h.store.states.getStep(e.executionArn, 'W#1:wait'))!.until!;
+      const resumeRunner = () => new ExecutionRunner({ store: h.store.states, batch, publisher, now: Date.now, log: pino({ level: 'silent' }), region: 'us-east-1', pollMs: 2 });
+      let runner = resumeRunner();
+      assert.equal(await runner.resumeAll(), 1);
+      await waitFor('the retry wait to begin', async () => (await h.store.states.getStep(e.executionArn, 'T#1.0:retry')) !== undefined);
+      assert.ok(Date.now() >= deadline, 'the Wait ended at its deadline');
+      assert.ok(Date.now() < deadline + 1500, 'not 2 s after the restart');
+      await runner.close(); // again, in the retry interval
+      runner = resumeRunner();
+      await runner.resumeAll();
+      const done = await waitFor('the end', async () => {
+        const x = await h.store.states.getExecution(e.executionArn);
+        return x && x.status !== 'RUNNING' ? x : undefined;
+      });
+      await runner.close();
+      assert.equal(done.status, 'SUCCEEDED');
+      assert.equal(batch.jobs.size, 2, 'the first attempt and its retry, each submitted once');
+      const events = await h.store.states.history(e.executionArn, { limit: 1000, reverse: false });
+      assert.deepEqual(events.map((x) => x.id), events.map((_, i) => i + 1));
+      assert.equal(events.filter((x) => x.type === 'TaskScheduled').length, 2);
+    });
+
     test('a crash between submit and its record: the job is found by its tag, not submitted again', async () => {
       const batch = new FakeBatch(0);
       const h = await harness(batch);
