@@ -46,6 +46,22 @@ export function checkName(name: unknown, what: string): string {
   return name;
 }
 
+/** CreateStateMachine's tags: a list of {key, value}, kept with the state machine. */
+function checkTags(v: unknown): Record<string, string> | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length > 50) throw err('ValidationException', 'tags: a list of at most 50 {key, value} objects');
+  const out: Record<string, string> = {};
+  for (const t of v) {
+    const key = (t as { key?: unknown })?.key;
+    const value = (t as { value?: unknown })?.value ?? '';
+    if (typeof key !== 'string' || key.length < 1 || key.length > 128 || typeof value !== 'string' || value.length > 256) {
+      throw err('ValidationException', 'tags: each tag needs a key (1 to 128 characters) and a value (at most 256)');
+    }
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
 export class StatesService {
   private readonly lock: <T>(fn: () => Promise<T>) => Promise<T>;
 
@@ -103,6 +119,7 @@ export class StatesService {
       if (type === 'EXPRESS') throw err('ValidationException', 'type: EXPRESS state machines are not supported by OpenBatch; use STANDARD');
       if (type !== 'STANDARD') throw err('ValidationException', `type: '${String(type)}' is not STANDARD or EXPRESS`);
       if (i.publish === true) throw err('ValidationException', 'publish: state machine versions are not supported by OpenBatch');
+      const tags = checkTags(i.tags);
       const arn = this.stateMachineArn(name);
       const existing = await this.deps.store.getStateMachine(arn);
       if (existing) {
@@ -121,6 +138,7 @@ export class StatesService {
         revisionId: this.deps.newUuid(),
         ...(i.loggingConfiguration !== undefined ? { loggingConfiguration: i.loggingConfiguration } : {}),
         ...(i.tracingConfiguration !== undefined ? { tracingConfiguration: i.tracingConfiguration } : {}),
+        ...(tags ? { tags } : {}),
       };
       await this.deps.store.insertStateMachine(sm);
       return sm;
