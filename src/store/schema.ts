@@ -1,8 +1,8 @@
-import type { StatesSchema } from './states-schema.js';
-
 // Row types of the tables, for the Kysely query builder. Columns are snake_case; booleans are
 // stored as 0/1 integers and timestamps as epoch milliseconds (BIGINT) on both backends, so one
 // set of queries runs on SQLite and PostgreSQL unchanged.
+
+import type { StatesSchema } from './states-schema.js';
 
 export interface ComputeEnvironmentRow {
   name: string;
