@@ -76,7 +76,12 @@ export class ExecutionRunner {
     if (this.closed || this.running.has(exec.executionArn)) return;
     const controller = new AbortController();
     const run = new Run(this.deps, exec, controller.signal, this.describe);
-    const done = run.main().finally(() => this.running.delete(exec.executionArn));
+    // main() records every outcome itself; what escapes it (the store failing) is logged, and the
+    // execution stays RUNNING in the store, to be resumed at the next start.
+    const done = run
+      .main()
+      .catch((e) => this.deps.log.error({ err: e, executionArn: exec.executionArn }, 'execution runner stopped on an error'))
+      .finally(() => this.running.delete(exec.executionArn));
     this.running.set(exec.executionArn, { controller, done });
   }
 
