@@ -1,6 +1,7 @@
 // Choice rules, Retry/Catch matching and backoff, and the create-time definition check.
 
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { evaluateRule, wildcardMatch } from '../../src/core/asl/choice.js';
 import { DefinitionError, parseDefinition } from '../../src/core/asl/definition.js';
@@ -140,4 +141,31 @@ test('definitions: features OpenBatch does not run are refused, naming them', ()
   bad({ StartAt: 'A', States: { A: { Type: 'Map', ItemReader: {}, ItemProcessor: { StartAt: 'I', States: { I: { Type: 'Succeed' } } }, End: true } } }, /ItemReader \(distributed Map\)/);
   bad({ StartAt: 'A', States: { A: { Type: 'Map', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' }, StartAt: 'I', States: { I: { Type: 'Succeed' } } }, End: true } } }, /DISTRIBUTED \(distributed Map\) is not supported/);
   bad({ StartAt: 'A', States: { A: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: { TopicArn: 't', Message: 'm' }, HeartbeatSeconds: 5, End: true } } }, /HeartbeatSeconds/);
+});
+
+test('property: any JSON made of ASL words is accepted or refused with DefinitionError, never crashes the check', () => {
+  const words = ['Type', 'Next', 'End', 'States', 'StartAt', 'Choices', 'Variable', 'And', 'Or', 'Not', 'Branches', 'ItemProcessor', 'Iterator', 'Retry', 'Catch', 'ErrorEquals', 'Parameters', 'x.$', 'ResultPath', 'Seconds', 'Resource', 'ProcessorConfig', 'Mode', 'A', 'B'];
+  const values = ['Pass', 'Task', 'Choice', 'Map', 'Parallel', 'Wait', 'Fail', 'Succeed', 'A', 'B', '$', '$.a', '$..a', 'States.ALL', 'States.Format(', "States.Format('{}', $.a)", 'arn:aws:states:::batch:submitJob.sync', 'DISTRIBUTED'];
+  const { json } = fc.letrec((tie) => ({
+    json: fc.oneof(
+      { depthSize: 'small' },
+      fc.constantFrom(...values),
+      fc.integer({ min: -2, max: 3 }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('json'), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom(...words), tie('json'), { maxKeys: 5 }),
+    ),
+  }));
+  const doc = fc.record({ StartAt: fc.constantFrom('A', 'B', 5), States: fc.dictionary(fc.constantFrom('A', 'B'), json, { maxKeys: 2 }) });
+  fc.assert(
+    fc.property(fc.oneof(doc, json), (d) => {
+      try {
+        parseDefinition(JSON.stringify(d));
+      } catch (e) {
+        assert.ok(e instanceof DefinitionError, `${(e as Error).stack}\nfor ${JSON.stringify(d)}`);
+      }
+    }),
+    { numRuns: 3000, seed: 4242 },
+  );
 });

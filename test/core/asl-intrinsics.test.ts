@@ -2,7 +2,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateIntrinsic, parseIntrinsic } from '../../src/core/asl/intrinsics.js';
+import fc from 'fast-check';
+import { evaluateIntrinsic, INTRINSICS, parseIntrinsic } from '../../src/core/asl/intrinsics.js';
 import { isStatesError } from '../../src/core/asl/errors.js';
 
 const input = { name: 'world', n: 3, list: [1, 2, 2, 3], obj: { a: 1 }, json: '{"k":[1,2]}', error: { Error: 'E', Cause: 'c' } };
@@ -67,4 +68,31 @@ test('malformed expressions and unknown functions are refused when parsed', () =
   const call = parseIntrinsic("States.Format('a {}', States.ArrayLength($.list))");
   assert.equal(call.name, 'States.Format');
   assert.equal(call.args[1].kind, 'call');
+});
+
+test('property: any function on any input answers a value or a States error, never crashes', () => {
+  const names = Object.keys(INTRINSICS).filter((n) => n !== 'States.Format');
+  const argText = fc.constantFrom('$.a', '$.b', '$.c', "'x'", "'{}'", '1', '-3', '0', 'true', 'null', "'SHA-256'", "'e30='", '$.a[0]', "','");
+  const expr = fc.oneof(
+    fc.record({ name: fc.constantFrom(...names), args: fc.array(argText, { maxLength: 3 }) }).map(({ name, args }) => `${name}(${args.join(', ')})`),
+    fc.array(argText, { maxLength: 3 }).map((args) => `States.Format('{} {}'${args.map((a) => `, ${a}`).join('')})`),
+  );
+  const json = fc.jsonValue({ maxDepth: 2 });
+  fc.assert(
+    fc.property(expr, json, json, json, (e, a, b, c) => {
+      let parsed = true;
+      try {
+        parseIntrinsic(e);
+      } catch {
+        parsed = false; // a wrong argument count: refused when the definition is created
+      }
+      if (!parsed) return;
+      try {
+        evaluateIntrinsic(e, { input: { a, b, c }, context: {}, random: Math.random, uuid: () => 'u' });
+      } catch (err) {
+        assert.ok(isStatesError(err), `${e} with ${JSON.stringify({ a, b, c })}: ${(err as Error).stack}`);
+      }
+    }),
+    { numRuns: 4000, seed: 99 },
+  );
 });
