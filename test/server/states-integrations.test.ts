@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { coalescingDescribe, toBatchInput, toPascal, webhookPublisher, type BatchGateway } from '../../src/server/states/integrations.js';
+import { after } from '../../src/server/states/runner.js';
 
 test("the AWS docs' SubmitJob parameters map to Batch's input; job parameters and tags keep their keys", () => {
   const input = toBatchInput({
@@ -84,4 +85,18 @@ test('describes asked for at the same moment are one call', async () => {
   assert.deepEqual(calls, [['a', 'b', 'gone']]);
   await describe('c');
   assert.equal(calls.length, 2);
+});
+
+test("timers past 24.8 days (setTimeout's limit) are armed in steps, never with an overflowing delay", (t) => {
+  const delays: number[] = [];
+  t.mock.method(globalThis, 'setTimeout', ((_fn: () => void, ms: number) => {
+    delays.push(ms);
+    return {} as NodeJS.Timeout;
+  }) as unknown as typeof setTimeout);
+  t.mock.method(globalThis, 'clearTimeout', () => undefined);
+  const cancel = after(2 ** 31 + 1000, () => undefined);
+  cancel();
+  after(10, () => undefined);
+  // A plain setTimeout(fn, 2^31 + 1000) would overflow and fire after 1 ms.
+  assert.deepEqual(delays, [2 ** 31 - 1, 10]);
 });

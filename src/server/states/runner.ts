@@ -128,15 +128,30 @@ export class ExecutionRunner {
   }
 }
 
+/** setTimeout holds at most 2^31-1 ms (24.8 days); longer Waits re-arm until their time. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls `fn` after `ms`, however long; returns a function that cancels it. */
+export function after(ms: number, fn: () => void): () => void {
+  let t: NodeJS.Timeout;
+  const until = Date.now() + ms;
+  const arm = () => {
+    const left = until - Date.now();
+    t = setTimeout(left > MAX_TIMER_MS ? arm : fn, Math.min(Math.max(0, left), MAX_TIMER_MS));
+  };
+  arm();
+  return () => clearTimeout(t);
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new Aborted(signal.reason as AbortReason));
-    const t = setTimeout(() => {
+    const cancel = after(ms, () => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    }, Math.max(0, ms));
+    });
     const onAbort = () => {
-      clearTimeout(t);
+      cancel();
       reject(new Aborted(signal.reason as AbortReason));
     };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -185,8 +200,8 @@ class Run {
     const { store, now, log } = this.deps;
     const def = JSON.parse(this.exec.definition) as Definition;
     // The execution's time limit counts from its start, across restarts.
-    const timer =
-      def.TimeoutSeconds !== undefined ? setTimeout(() => this.controller.abort('timeout'), Math.max(0, this.exec.startDate + def.TimeoutSeconds * 1000 - now())) : undefined;
+    const cancelTimer =
+      def.TimeoutSeconds !== undefined ? after(Math.max(0, this.exec.startDate + def.TimeoutSeconds * 1000 - now()), () => this.controller.abort('timeout')) : undefined;
     try {
       const output = await this.runBranch(def, JSON.parse(this.exec.input), { signal: this.signal, prefix: '' });
       checkAborted(this.signal);
@@ -221,7 +236,7 @@ class Run {
         )
         .catch((x) => log.error({ err: x, executionArn: this.arn }, 'could not record the end of an execution'));
     } finally {
-      clearTimeout(timer);
+      cancelTimer?.();
     }
   }
 
