@@ -244,6 +244,38 @@ export class StatesService {
     return this.deps.store.listExecutions({ stateMachineArn: sm.stateMachineArn, status: i.statusFilter as ExecutionStatus | undefined, offset: i.offset, limit: i.limit });
   }
 
+  /** TagResource, UntagResource, ListTagsForResource: tags of a state machine (ResourceNotFound otherwise). */
+  tagResource(i: Record<string, unknown>): Promise<void> {
+    return this.lock(async () => {
+      const sm = await this.tagged(i.resourceArn);
+      const tags = checkTags(i.tags) ?? {};
+      const merged = { ...(sm.tags ?? {}), ...tags };
+      if (Object.keys(merged).length > 50) throw err('TooManyTags', `Too many tags: a state machine has at most 50 (${sm.stateMachineArn})`);
+      await this.deps.store.updateStateMachine({ ...sm, tags: merged });
+    });
+  }
+
+  untagResource(i: Record<string, unknown>): Promise<void> {
+    return this.lock(async () => {
+      const sm = await this.tagged(i.resourceArn);
+      if (!Array.isArray(i.tagKeys) || !i.tagKeys.every((k) => typeof k === 'string')) throw err('ValidationException', 'tagKeys: a list of tag keys is required');
+      const tags = { ...(sm.tags ?? {}) };
+      for (const k of i.tagKeys as string[]) delete tags[k];
+      await this.deps.store.updateStateMachine({ ...sm, tags });
+    });
+  }
+
+  async listTags(i: Record<string, unknown>): Promise<Record<string, string>> {
+    return (await this.tagged(i.resourceArn)).tags ?? {};
+  }
+
+  private async tagged(arn: unknown): Promise<StateMachineRecord> {
+    if (typeof arn !== 'string' || arn === '') throw err('ValidationException', 'resourceArn: an ARN is required');
+    const sm = arn.split(':')[5] === 'stateMachine' ? await this.deps.store.getStateMachine(arn) : undefined;
+    if (!sm) throw err('ResourceNotFound', `Resource not found: '${arn}' (OpenBatch tags state machines)`);
+    return sm;
+  }
+
   async history(i: { executionArn: unknown; reverse: boolean; afterId?: number; beforeId?: number; limit: number }): Promise<HistoryEvent[]> {
     const e = await this.getExecution(i.executionArn);
     return this.deps.store.history(e.executionArn, { reverse: i.reverse, afterId: i.afterId, beforeId: i.beforeId, limit: i.limit });

@@ -91,6 +91,19 @@ describe('Step Functions API', () => {
     assert.equal((await call('DescribeExecution', { executionArn: 'arn:aws:states:us-east-1:000000000000:execution:m1:r0' })).body.status, 'SUCCEEDED');
   });
 
+  test('tags of a state machine; DescribeStateMachineForExecution gives the definition an execution runs', async () => {
+    const arn = 'arn:aws:states:us-east-1:000000000000:stateMachine:m3';
+    assert.equal((await call('TagResource', { resourceArn: arn, tags: [{ key: 'team', value: 'ml' }, { key: 'env', value: 'dev' }] })).status, 200);
+    assert.equal((await call('UntagResource', { resourceArn: arn, tagKeys: ['env'] })).status, 200);
+    assert.deepEqual((await call('ListTagsForResource', { resourceArn: arn })).body.tags, [{ key: 'team', value: 'ml' }]);
+    assert.equal((await call('ListTagsForResource', { resourceArn: `${arn}x` })).body.__type, 'ResourceNotFound');
+    const run = (await call('StartExecution', { stateMachineArn: arn, name: 'for-def' })).body.executionArn;
+    assert.equal((await call('UpdateStateMachine', { stateMachineArn: arn, definition: PASS(2) })).status, 200);
+    const d = await call('DescribeStateMachineForExecution', { executionArn: run });
+    assert.equal(d.body.definition, PASS(5));
+    assert.equal(d.body.name, 'm3');
+  });
+
   test('bad input: ValidationException, InvalidToken, InvalidArn, unknown operations; nothing changes', async () => {
     const cases: [string, Record<string, unknown>, string][] = [
       ['CreateStateMachine', { name: 'x', definition: PASS(1) }, 'ValidationException'],

@@ -15,8 +15,9 @@ const SEED = Number(process.env.FUZZ_STATES_SEED ?? 20261128);
 const OPS = [
   'CreateStateMachine', 'DescribeStateMachine', 'UpdateStateMachine', 'DeleteStateMachine', 'ListStateMachines',
   'StartExecution', 'DescribeExecution', 'StopExecution', 'ListExecutions', 'GetExecutionHistory',
+  'DescribeStateMachineForExecution', 'TagResource', 'UntagResource', 'ListTagsForResource',
 ];
-const MEMBERS = ['name', 'definition', 'roleArn', 'type', 'stateMachineArn', 'executionArn', 'input', 'maxResults', 'nextToken', 'statusFilter', 'reverseOrder', 'includeExecutionData', 'error', 'cause', 'publish', 'loggingConfiguration'];
+const MEMBERS = ['resourceArn', 'tags', 'tagKeys', 'name', 'definition', 'roleArn', 'type', 'stateMachineArn', 'executionArn', 'input', 'maxResults', 'nextToken', 'statusFilter', 'reverseOrder', 'includeExecutionData', 'error', 'cause', 'publish', 'loggingConfiguration'];
 
 const TYPES = ['Task', 'Pass', 'Choice', 'Wait', 'Succeed', 'Fail', 'Parallel', 'Map', 'Bogus'];
 const FIELDS = [
@@ -82,8 +83,9 @@ function body(r: Req, known: Known): string {
     if (r.op === 'CreateStateMachine') Object.assign(b, { name: r.name, definition: r.definition, roleArn: 'arn:aws:iam::1:role/r' });
     if (r.op === 'UpdateStateMachine') Object.assign(b, { stateMachineArn: sm, definition: r.definition });
     if (['DescribeStateMachine', 'DeleteStateMachine', 'ListExecutions'].includes(r.op)) b.stateMachineArn = sm;
+    if (['TagResource', 'UntagResource', 'ListTagsForResource'].includes(r.op)) Object.assign(b, { resourceArn: sm, tags: [{ key: r.name, value: 'v' }], tagKeys: [r.name] });
     if (r.op === 'StartExecution') Object.assign(b, { stateMachineArn: sm, input: r.input });
-    if (['DescribeExecution', 'StopExecution', 'GetExecutionHistory'].includes(r.op)) b.executionArn = ex;
+    if (['DescribeExecution', 'StopExecution', 'GetExecutionHistory', 'DescribeStateMachineForExecution'].includes(r.op)) b.executionArn = ex;
   }
   return JSON.stringify(b);
 }

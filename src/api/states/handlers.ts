@@ -164,6 +164,27 @@ export function statesApi(service: StatesService): AwsJsonService {
         const list = await service.listExecutions({ stateMachineArn: i.stateMachineArn, statusFilter: i.statusFilter, offset, limit: limit + 1 });
         return { executions: list.slice(0, limit).map(presentExecutionItem), ...(list.length > limit ? { nextToken: tokenOf(offset + limit) } : {}) };
       }),
+      DescribeStateMachineForExecution: wrap('DescribeStateMachineForExecution', async (i) => {
+        checkString(i, 'executionArn', true);
+        const e = await service.getExecution(i.executionArn);
+        // The definition the execution runs (the state machine's when it started).
+        const sm = await service.getStateMachine(e.stateMachineArn).catch(() => undefined);
+        return { stateMachineArn: e.stateMachineArn, name: e.stateMachineName, definition: e.definition, roleArn: sm?.roleArn ?? '', updateDate: secs(e.startDate) };
+      }),
+      TagResource: wrap('TagResource', async (i) => {
+        checkString(i, 'resourceArn', true);
+        await service.tagResource(i);
+        return {};
+      }),
+      UntagResource: wrap('UntagResource', async (i) => {
+        checkString(i, 'resourceArn', true);
+        await service.untagResource(i);
+        return {};
+      }),
+      ListTagsForResource: wrap('ListTagsForResource', async (i) => {
+        checkString(i, 'resourceArn', true);
+        return { tags: Object.entries(await service.listTags(i)).map(([key, value]) => ({ key, value })) };
+      }),
       GetExecutionHistory: wrap('GetExecutionHistory', async (i) => {
         checkString(i, 'executionArn', true);
         const { limit, token } = page(i, 100);
