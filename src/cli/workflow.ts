@@ -147,20 +147,29 @@ export function registerWorkflowCommands(program: Command, endpoint: (opt?: stri
 async function watch(base: string, executionArn: string, fail: Fail): Promise<number> {
   let lastId = 0;
   for (;;) {
-    // Read the new events (the history is append-only, ids from 1), then check whether it ended.
+    // The events after the last one printed: read the history newest first down to it, so a
+    // long history is not read again at every poll.
+    const fresh: any[] = [];
     let nextToken: string | undefined;
+    let reached = false;
     do {
-      const page = await statesCall(base, 'GetExecutionHistory', { executionArn, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }, fail);
+      const page = await statesCall(base, 'GetExecutionHistory', { executionArn, reverseOrder: true, maxResults: 100, ...(nextToken ? { nextToken } : {}) }, fail);
       for (const e of page.events) {
-        if (e.id <= lastId) continue;
-        lastId = e.id;
-        const line = describeEvent(e);
-        if (line) process.stdout.write(`${line}\n`);
-        if (e.type === 'ExecutionSucceeded') return 0;
-        if (['ExecutionFailed', 'ExecutionAborted', 'ExecutionTimedOut'].includes(e.type)) return 1;
+        if (e.id <= lastId) {
+          reached = true;
+          break;
+        }
+        fresh.push(e);
       }
       nextToken = page.nextToken;
-    } while (nextToken);
+    } while (!reached && nextToken);
+    for (const e of fresh.reverse()) {
+      lastId = e.id;
+      const line = describeEvent(e);
+      if (line) process.stdout.write(`${line}\n`);
+      if (e.type === 'ExecutionSucceeded') return 0;
+      if (['ExecutionFailed', 'ExecutionAborted', 'ExecutionTimedOut'].includes(e.type)) return 1;
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }
