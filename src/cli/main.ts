@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG, startServer } from '../server/server.js';
 import { openbatchGet, type SimpleResponse } from '../api/auth/client.js';
 import { registerUsageCommands } from './usage-commands.js';
 import { followJobLogs } from './follow.js';
+import { registerWorkflowCommands } from './workflow.js';
 
 const DEFAULT_ENDPOINT = `http://127.0.0.1:${DEFAULT_CONFIG.port}`;
 
@@ -155,5 +156,6 @@ program
   });
 
 registerUsageCommands(program, { endpoint, fail, defaultEndpoint: DEFAULT_ENDPOINT });
+registerWorkflowCommands(program, endpoint, fail);
 
 program.parseAsync(process.argv).catch((e: Error) => fail(e.message));

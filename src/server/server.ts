@@ -34,6 +34,8 @@ import { EventsService } from '../service/events.js';
 import { EventDispatcher, dispatcherOptionsFromEnv, onStoreCommit } from './event-dispatcher.js';
 import { Notifications } from './notifications.js';
 import { SecretStore } from './secrets.js';
+import { createStepFunctions } from './states/index.js';
+import { topicPublisher } from './states/integrations.js';
 
 export interface ServerConfig {
   host: string;
@@ -252,6 +254,15 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
   });
   onStoreCommit(store, () => events.committed());
   const eventsService = new EventsService({ store, region: config.region, accountId: config.accountId, now, newUuid: randomUUID, topicEndpoints: (t) => notifications.endpoints(t), hooks: events });
+  // Step Functions; its sns:publish goes to the notification topics, durably (events.publish).
+  const stepFunctions = createStepFunctions({
+    store,
+    batch: service,
+    arns,
+    now,
+    log,
+    publisher: topicPublisher((topicArn, body) => events.publish(topicArn, body, { source: 'states:sns:publish' }), randomUUID, now),
+  });
   const app = buildApp({
     service,
     arns,
@@ -259,7 +270,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     log,
     security: { keys, rateLimit, maxUrlBytes: config.maxUrlBytes },
     // The awsJson APIs around Batch (CloudWatch Logs, EventBridge, Step Functions) on POST /.
-    awsJsonServices: [logsService(logArchive, arns), eventsApi(eventsService)],
+    awsJsonServices: [logsService(logArchive, arns), eventsApi(eventsService), stepFunctions.api],
     metrics,
     metricsToken,
     server: {
@@ -279,6 +290,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     log.info(recovered, 'recovered jobs from the previous run');
   }
   logArchive.start();
+  const resumedExecutions = await stepFunctions.resume();
+  if (resumedExecutions > 0) log.info({ executions: resumedExecutions }, 'resumed Step Functions executions');
 
   await events.start();
   await app.listen({ host: config.host, port: config.port });
@@ -298,6 +311,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
       closing ??= (async () => {
         await app.close();
         logArchive.close();
+        await stepFunctions.close();
         await runtime.close();
         await events.close();
         for (const ex of executors.values()) await ex.close();

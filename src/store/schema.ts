@@ -3,6 +3,7 @@
 // set of queries runs on SQLite and PostgreSQL unchanged.
 
 import type { Generated } from 'kysely';
+import type { StatesSchema } from './states-schema.js';
 
 export interface ComputeEnvironmentRow {
   name: string;
@@ -145,7 +146,7 @@ export interface EventDeliveryRow {
   last_error: string | null;
 }
 
-export interface Schema {
+export interface Schema extends StatesSchema {
   compute_environments: ComputeEnvironmentRow;
   job_queues: JobQueueRow;
   job_definitions: JobDefinitionRow;

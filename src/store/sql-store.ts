@@ -31,6 +31,8 @@ import * as sqlJobs from './sql/jobs.js';
 import * as sqlMetadata from './sql/metadata.js';
 import * as sqlUsage from './sql/usage.js';
 import * as sqlMetrics from './sql/metrics.js';
+import { SqlStatesStore } from './sql/states.js';
+import type { StatesStore } from './states-store.js';
 
 export async function openStore(config: DatabaseConfig): Promise<Store> {
   const db = await openDatabase(config);
@@ -326,6 +328,7 @@ class SqlOps implements StoreTx, SqlContext {
 
 class SqlStore extends SqlOps implements Store {
   readonly dialect: 'sqlite' | 'postgres';
+  readonly states: StatesStore = new SqlStatesStore(this);
 
   constructor(db: SqlDatabase) {
     super(db, db, { updates: new Map(), parentSpecs: new Map() });

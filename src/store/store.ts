@@ -19,6 +19,7 @@ export type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
 import type { AttemptPatch, JobPatch, JobUpdate } from '../core/transitions.js';
 import type { QueueJobCount } from './sql/metrics.js';
 import type { EventDelivery, EventRule, EventTarget, JobStateChange, NewEventDelivery, RuleTarget } from '../core/events.js';
+import type { StatesStore } from './states-store.js';
 
 export interface JobListQuery {
   /** Exactly one of jobQueue / arrayParentId scopes the listing. */
@@ -180,4 +181,6 @@ export interface Store extends StoreReader {
   /** One transaction; writes are serialised, so reads inside see a stable state. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Step Functions state machines and executions (states-store.ts). */
+  readonly states: StatesStore;
 }

@@ -6,6 +6,7 @@ import * as m0003 from './0003_gpus_nodes.js';
 import * as m0004 from './0004_events.js';
 import * as m0005 from './0005_attempt_usage.js';
 import * as m0006 from './0006_metrics.js';
+import * as m0007 from './0007_states.js';
 
 export const migrations = {
   '0001_initial': m0001,
@@ -14,4 +15,5 @@ export const migrations = {
   '0004_events': m0004,
   '0005_attempt_usage': m0005,
   '0006_metrics': m0006,
+  '0007_states': m0007,
 };
