@@ -51,6 +51,8 @@ interface Attempt {
   name: string;
   container?: Docker.Container;
   running: boolean;
+  /** When its running event said it started: its exit is never reported earlier. */
+  startedAt?: number;
   exited: boolean;
   /** stop() was called: the grace to use once the container runs. */
   stopGrace?: number;
@@ -95,7 +97,10 @@ export class ContainerExecutor implements Executor {
     if (a.exited) return;
     a.exited = true;
     if (a.killTimer) clearTimeout(a.killTimer);
-    const e: AttemptEvent = { type: 'exited', key: a.spec.key, jobId: a.spec.jobId, attempt: a.spec.attempt, at: fields.at ?? Date.now() };
+    // Podman records StartedAt when `runc start` returns and FinishedAt from conmon's exit file: a
+    // command that exits at once can have FinishedAt before StartedAt. A job never stops before it started.
+    const at = Math.max(fields.at ?? Date.now(), a.startedAt ?? 0);
+    const e: AttemptEvent = { type: 'exited', key: a.spec.key, jobId: a.spec.jobId, attempt: a.spec.attempt, at };
     if (fields.exitCode !== undefined) e.exitCode = fields.exitCode;
     if (fields.reason !== undefined) e.reason = fields.reason;
     if (fields.neverStarted) e.neverStarted = true;
@@ -171,6 +176,7 @@ export class ContainerExecutor implements Executor {
     let startedAt = Date.now();
     const info = await container.inspect().catch(() => undefined);
     if (info?.State.StartedAt) startedAt = Math.min(Date.now(), Date.parse(info.State.StartedAt) || startedAt);
+    a.startedAt = startedAt;
     setImmediate(() => this.emit({ type: 'running', key: spec.key, jobId: spec.jobId, attempt: spec.attempt, at: startedAt }));
     if (a.stopGrace !== undefined) this.signal(a, a.stopGrace);
     await this.follow(a, 0, true);
@@ -378,6 +384,7 @@ export class ContainerExecutor implements Executor {
       if (info.State.Running || info.State.Paused || info.State.Restarting) {
         a.running = true;
         const startedAt = Date.parse(info.State.StartedAt);
+        if (startedAt > 0) a.startedAt = startedAt;
         outcomes.push(startedAt > 0 ? { key: spec.key, outcome: 'running', startedAt } : { key: spec.key, outcome: 'running' });
       } else {
         a.running = true;
