@@ -108,7 +108,7 @@ for (const launcher of modes) {
         }
         assert.deepEqual(await h.executor.adopt([spec]), [{ key: spec.key, outcome: 'exited' }]);
         const exited = await h.events.exited(spec.key, TIMEOUT);
-        assert.equal(exited.exitCode, 0);
+        assert.equal(exited.exitCode, 0, JSON.stringify(exited));
         const peak = exited.usage?.peakMemoryMiB;
         if (measuresMemory) assert.ok(peak !== undefined && peak >= 160 && peak <= 240, `peak memory ${peak} MiB after adopt`);
         else assert.equal(peak, undefined);

@@ -310,8 +310,9 @@ export class Cgroups {
    * Removes the cgroups left behind (a supervisor killed between an attempt's exit and the
    * removal, a host crash's leftovers are gone with the reboot) that nothing runs in: rmdir fails
    * on a cgroup that still holds a process, so one of a running attempt stays. `running` keys are
-   * not even tried (an attempt about to move its command in). A supervisor whose cgroup is
-   * removed just before its command moves in makes it again.
+   * not even tried (an attempt about to move its command in, or one whose peak memory is still to
+   * be read). A perl launcher's child whose cgroup is removed just before it moves in makes it
+   * again; spawn mode's shell supervisor cannot (the caller keeps its cgroup: `running`).
    */
   sweep(running: (key: string) => boolean): number {
     this.sweepTop();

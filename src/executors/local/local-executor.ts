@@ -142,11 +142,15 @@ export class LocalExecutor implements Executor {
       }
     }
     // Journals left by earlier launchers that are no longer needed go (adopt does it too), and so
-    // do cgroups nothing runs in any more.
+    // do cgroups nothing runs in any more. Not those of spawn-mode attempts still dispatched (their
+    // state dir exists): adopt has not run yet, and such a cgroup, empty now, may belong to a
+    // supervisor that is about to move its command in (the shell cannot make it again: without it
+    // the command never runs) or to a command that exited while the server was down (adopt reads
+    // its peak memory, then removes it; release() drops the state dir, the next sweep the cgroup).
     setImmediate(() => {
       if (this.book.closed) return;
       this.journals.refresh();
-      this.book.cgroups?.sweep((key) => this.book.attempts.has(key));
+      this.book.cgroups?.sweep((key) => this.book.attempts.has(key) || (SAFE_KEY.test(key) && fs.existsSync(this.stateDir(key))));
     }).unref();
   }
 
