@@ -339,7 +339,8 @@ function faultTests(launcher: Exclude<LauncherMode, 'auto'>): void {
       }
     }));
 
-    test('a restart before the supervisor moved into its cgroup: the cgroup is kept for it, the command runs in it and adopt reports exit 0', { skip: launcher === 'spawn' ? noCgroups : "spawn mode only (a perl launcher's child makes its cgroup itself, again if it went)" }, withHarness(async (h) => {
+    // Spawn mode only: a perl launcher's child makes its cgroup itself, again if it went.
+    if (launcher === 'spawn') test('a restart before the supervisor moved into its cgroup: the cgroup is kept for it, the command runs in it and adopt reports exit 0', { skip: noCgroups }, withHarness(async (h) => {
       const config = local(h).cgroups!;
       const go = path.join(h.scratch, 'go');
       const spec = h.start(h.spec(['sh', '-c', 'while [ ! -e "$1" ]; do sleep 0.05; done; cat /proc/self/cgroup', 'sh', go], { memory: 64 }));
