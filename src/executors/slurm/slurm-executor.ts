@@ -288,7 +288,8 @@ export class SlurmExecutor implements Executor {
       this.limited(() => this.exec('scancel', [id]).then(() => {}, () => {}));
       return;
     }
-    const kill = () => this.limited(() => this.exec('scancel', ['--signal=KILL', '--full', id]).then(() => {}, () => {}));
+    // The batch script kills its process group on SIGUSR2 (Slurm's own KILL waits KillWait after a SIGTERM).
+    const kill = () => this.limited(() => this.exec('scancel', ['--signal=USR2', '--batch', id]).then(() => {}, () => {}));
     if (a.stopGrace <= 0) return kill();
     this.limited(() => this.exec('scancel', ['--signal=TERM', '--full', id]).then(() => {}, () => {}));
     a.killTimer = setTimeout(kill, a.stopGrace);
@@ -357,8 +358,9 @@ export class SlurmExecutor implements Executor {
       this.applyStop(a, j.job_state);
       const started = this.startedAt(a);
       if (started !== undefined) this.emitRunning(a, started);
-      // The script has ended (the job is completing): its recorded status is final.
-      if (j.job_state === 'COMPLETING' && this.recorded(a) !== undefined) this.settle(a, j.job_state, j.exit_code, (j.end_time ?? 0) * 1000 || undefined);
+      // The script has recorded the command's status (it exits right after): that is final.
+      // (Not while COMPLETING: an outside scancel shows as COMPLETING until it is CANCELLED.)
+      if (j.job_state === 'RUNNING' && this.recorded(a) !== undefined) this.settle(a, 'COMPLETED', j.exit_code);
       return;
     }
     if (j) return this.settle(a, j.job_state, j.exit_code, (j.end_time ?? 0) * 1000 || undefined);
@@ -433,8 +435,13 @@ export class SlurmExecutor implements Executor {
       a.slurmId = id;
       const j = (await squeue()).get(id);
       if (j?.batch_host) a.node = j.batch_host;
-      const shown = j ? { state: j.job_state, exitCode: j.exit_code as number | string | undefined } : await this.scontrol(id);
-      if (shown && slurmActive(shown.state) && !(shown.state === 'COMPLETING' && this.recorded(a) !== undefined)) {
+      let shown = j ? { state: j.job_state, exitCode: j.exit_code as number | string | undefined } : await this.scontrol(id);
+      // A job whose script has ended is COMPLETING for a moment: wait for its final state.
+      for (let i = 0; i < 50 && shown?.state === 'COMPLETING'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        shown = await this.scontrol(id);
+      }
+      if (shown && slurmActive(shown.state) && !(shown.state === 'RUNNING' && this.recorded(a) !== undefined)) {
         const started = this.startedAt(a);
         // Already RUNNING in the store when it started: no second running event.
         if (started !== undefined) a.running = true;
@@ -442,7 +449,7 @@ export class SlurmExecutor implements Executor {
         out.push({ key: spec.key, outcome: 'running', ...(started !== undefined ? { startedAt: started } : {}) });
         continue;
       }
-      const o = this.outcome(a, shown?.state, shown?.exitCode, j?.end_time ? j.end_time * 1000 : undefined);
+      const o = this.outcome(a, shown && slurmActive(shown.state) ? 'COMPLETED' : shown?.state, shown?.exitCode, j?.end_time ? j.end_time * 1000 : undefined);
       if (o.lost) {
         // Make sure nothing of it still runs before it is reported lost.
         await this.exec('scancel', [id]).catch(() => {});

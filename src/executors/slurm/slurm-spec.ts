@@ -42,7 +42,9 @@ export function slurmSettings(tags: Record<string, string> | undefined): SlurmSe
  * it, written to `failed`), marks the start (`started`: its mtime is the start time), runs the
  * command in the background so that it can pass SIGTERM on while it waits (a shell waiting in the
  * foreground cannot), and writes the command's status to `exit` before it exits with it: the exit
- * code survives Slurm forgetting the job (MinJobAge) and needs no accounting (sacct). Only shell
+ * code survives Slurm forgetting the job (MinJobAge) and needs no accounting (sacct). SIGUSR2
+ * (OpenBatch's SIGKILL after the grace) kills its whole process group at once, itself included:
+ * Slurm's own cancel would wait KillWait (30 s) after a SIGTERM before it kills. Only shell
  * builtins after the check: the job's PATH may name nothing useful.
  */
 export const BATCH_SCRIPT = `#!/bin/sh
@@ -56,6 +58,7 @@ case $1 in
 esac
 : > "$d/started"
 trap 'kill -TERM "$pid" 2>/dev/null' TERM
+trap 'trap "" TERM; kill -KILL 0' USR2
 "$@" &
 pid=$!
 wait "$pid"; s=$?
@@ -161,10 +164,12 @@ export function slurmEnd(state: string, o: { recorded?: number; raw?: number | s
   }
   if (state === 'OUT_OF_MEMORY') return { exitCode: o.recorded ?? 137, reason: REASON_OOM };
   if (state === 'TIMEOUT' || state === 'DEADLINE') return { exitCode: o.recorded ?? exitCodeOf(o.raw) ?? 143, reason: REASON_TIMEOUT };
-  if (o.recorded !== undefined) return { exitCode: o.recorded };
+  // Someone else's scancel (or an administrator draining the node): the command's status, if the
+  // script recorded one, is only the SIGTERM it was given.
   if (state === 'CANCELLED' && !o.stopped) {
     return { lost: true, reason: `CannotInspectContainerError: Slurm job ${o.jobId} was cancelled outside OpenBatch${where}` };
   }
+  if (o.recorded !== undefined) return { exitCode: o.recorded };
   const code = exitCodeOf(o.raw);
   // Cancelled at our request before the script ran: as a stopped attempt (SIGTERM).
   if (state === 'CANCELLED' && (code === undefined || code === 0)) return { exitCode: 143 };
