@@ -18,6 +18,9 @@ import {
   type JobDetail,
   type SubmitJobCommandInput,
 } from '@aws-sdk/client-batch';
+import fs from 'node:fs';
+import path from 'node:path';
+import { dataDirId } from '../../src/executors/container/docker-spec.js';
 import { attemptKey } from '../../src/executors/executor.js';
 import { TestServer, waitFor, waitForStatus } from '../helpers/server.js';
 import { slurm, slurmNode } from '../executors/slurm-helpers.js';
@@ -63,6 +66,12 @@ describe('slurm executor end to end', { skip, timeout: 600_000 }, () => {
   after(async () => {
     client?.destroy();
     await server?.stop();
+    // This server's Slurm jobs (the executor's comment names its data dir) must not outlive the test.
+    if (server) {
+      const prefix = `openbatch:${dataDirId(server.dataDir)}:`;
+      const ids = execFileSync('squeue', ['-h', '-o', '%i %k'], { encoding: 'utf8' }).split('\n').filter((l) => l.split(' ')[1]?.startsWith(prefix)).map((l) => l.split(' ')[0]);
+      if (ids.length > 0) execFileSync('scancel', ids);
+    }
     server?.cleanup();
   });
 
@@ -193,6 +202,36 @@ print("sent to main at", addr, flush=True)`;
     assert.equal(done.status, 'SUCCEEDED', `${await logOf(`${id}#0`)} / ${await logOf(`${id}#1`)}`);
     assert.equal(await logOf(`${id}#0`), 'main heard: node 1 of 2\n');
     assert.match(await logOf(`${id}#1`), /^sent to main at \S+\n$/);
+  });
+
+  test('the server SIGKILLed and restarted: a running Slurm job is found by its comment and finishes; one cancelled while the server was down is lost and retried', async () => {
+    const gate = path.join(server.dataDir, 'restart-gate');
+    await client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'gated',
+        type: 'container',
+        containerProperties: { image: 'busybox', command: ['sh', '-c', 'echo "started $AWS_BATCH_JOB_ATTEMPT"; while [ ! -e "$GATE" ]; do sleep 0.1; done; echo finished'], environment: [{ name: 'GATE', value: gate }], resourceRequirements: SMALL },
+      }),
+    );
+    const kept = await submit({ jobName: 'kept', jobDefinition: 'gated' }, 'slurm-q');
+    const lost = await submit({ jobName: 'lost', jobDefinition: 'host-loss' }, 'slurm-q');
+    await waitFor('both print', async () => (await logOf(kept)).includes('started 1') && (await logOf(lost)).includes('ready 1'), T);
+    await server.kill();
+    const lostSlurmId = slurmJobOf(lost, 1);
+    assert.ok(lostSlurmId);
+    execFileSync('scancel', [lostSlurmId]);
+    fs.writeFileSync(gate, '');
+    await server.start();
+    client.destroy();
+    client = server.client();
+    const k = await waitForStatus(client, kept, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(k.status, 'SUCCEEDED');
+    assert.equal(k.attempts?.length, 1);
+    assert.equal(await logOf(kept), 'started 1\nfinished\n');
+    const l = await waitForStatus(client, lost, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(l.status, 'SUCCEEDED', JSON.stringify(l.attempts));
+    assert.equal(l.attempts?.length, 2);
+    assert.match(l.attempts![0].statusReason ?? '', /^Host EC2 /);
   });
 
   test('bad Slurm tags: ClientException naming the tag, nothing created', async () => {

@@ -46,7 +46,7 @@ export function slurmComment(dirId: string, key: string): string {
 /** sbatch's arguments for an attempt (before the script and its arguments). */
 export function sbatchArgs(
   spec: AttemptSpec,
-  o: { settings: SlurmSettings; comment: string; logFile: string; workDir: string; timeoutSeconds?: number },
+  o: { settings: SlurmSettings; comment: string; logFile: string; workDir: string },
 ): string[] {
   const args = [
     '--parsable',
@@ -67,7 +67,9 @@ export function sbatchArgs(
     '--export=ALL',
   ];
   if (spec.gpus > 0) args.push(`--gres=gpu:${Math.ceil(spec.gpus)}`);
-  if (o.timeoutSeconds && o.timeoutSeconds > 0) args.push(`--time=${Math.ceil(o.timeoutSeconds / 60)}`);
+  // A backstop a minute beyond the timeout: the server's own timer stops the attempt first (with
+  // AWS's reason); Slurm's TIMEOUT, should the server be down then, maps to the same reason.
+  if (spec.timeoutSeconds && spec.timeoutSeconds > 0) args.push(`--time=${Math.ceil(spec.timeoutSeconds / 60) + 1}`);
   if (o.settings.partition) args.push(`--partition=${o.settings.partition}`);
   if (o.settings.cluster) args.push(`--clusters=${o.settings.cluster}`);
   return args;
