@@ -372,15 +372,18 @@ export class SlurmExecutor implements Executor {
   }
 
   private async scontrol(id: string): Promise<{ state: string; exitCode?: string; node?: string } | undefined> {
+    let out: string;
     try {
-      const out = await this.exec('scontrol', ['show', 'job', id, '-o']);
-      const state = /\bJobState=(\S+)/.exec(out)?.[1];
-      if (!state) return undefined;
-      const node = /\bBatchHost=(\S+)/.exec(out)?.[1];
-      return { state, exitCode: /\bExitCode=(\S+)/.exec(out)?.[1], ...(node && node !== '(null)' ? { node } : {}) };
-    } catch {
-      return undefined; // Invalid job id specified: Slurm forgot it
+      out = await this.exec('scontrol', ['show', 'job', id, '-o']);
+    } catch (e) {
+      // Slurm forgot the job; anything else (slurmctld unreachable) is no answer: try again later.
+      if (/Invalid job id/i.test((e as Error).message)) return undefined;
+      throw e;
     }
+    const state = /\bJobState=(\S+)/.exec(out)?.[1];
+    if (!state) return undefined;
+    const node = /\bBatchHost=(\S+)/.exec(out)?.[1];
+    return { state, exitCode: /\bExitCode=(\S+)/.exec(out)?.[1], ...(node && node !== '(null)' ? { node } : {}) };
   }
 
   /** The attempt's end: its Slurm state (undefined: Slurm does not know the job) and the state dir. */
@@ -410,7 +413,14 @@ export class SlurmExecutor implements Executor {
   async adopt(specs: AttemptSpec[]): Promise<AdoptOutcome[]> {
     const out: AdoptOutcome[] = [];
     let jobs: Map<string, SqueueJob> | undefined;
-    const squeue = async () => (jobs ??= await this.squeue().catch(() => new Map<string, SqueueJob>()));
+    // Slurm unreachable (slurmctld restarting): attempts with a job id are followed as running and
+    // settled by the polls once it answers, never reported lost for want of an answer.
+    let unreachable = false;
+    const squeue = async () =>
+      (jobs ??= await this.squeue().catch(() => {
+        unreachable = true;
+        return new Map<string, SqueueJob>();
+      }));
     for (const spec of specs) {
       const dir = path.join(this.root, spec.key);
       if (!fs.existsSync(dir)) {
@@ -435,11 +445,22 @@ export class SlurmExecutor implements Executor {
       a.slurmId = id;
       const j = (await squeue()).get(id);
       if (j?.batch_host) a.node = j.batch_host;
-      let shown = j ? { state: j.job_state, exitCode: j.exit_code as number | string | undefined } : await this.scontrol(id);
-      // A job whose script has ended is COMPLETING for a moment: wait for its final state.
-      for (let i = 0; i < 50 && shown?.state === 'COMPLETING'; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        shown = await this.scontrol(id);
+      let shown: { state: string; exitCode?: number | string } | undefined;
+      try {
+        if (unreachable) throw new Error('squeue failed');
+        shown = j ? { state: j.job_state, exitCode: j.exit_code } : await this.scontrol(id);
+        // A job whose script has ended is COMPLETING for a moment: wait for its final state.
+        for (let i = 0; i < 50 && shown?.state === 'COMPLETING'; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          shown = await this.scontrol(id);
+        }
+      } catch {
+        if (this.recorded(a) === undefined) {
+          out.push({ key: spec.key, outcome: 'running', ...(this.startedAt(a) !== undefined ? { startedAt: this.startedAt(a)! } : {}) });
+          if (this.startedAt(a) !== undefined) a.running = true;
+          continue;
+        }
+        shown = { state: 'COMPLETED' };
       }
       if (shown && slurmActive(shown.state) && !(shown.state === 'RUNNING' && this.recorded(a) !== undefined)) {
         const started = this.startedAt(a);
