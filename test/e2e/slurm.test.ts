@@ -26,7 +26,7 @@ import { TestServer, waitFor, waitForStatus } from '../helpers/server.js';
 import { slurm, slurmNode } from '../executors/slurm-helpers.js';
 import { expectClientError, jobLogs, SMALL } from './sdk-helpers.js';
 
-const { skip } = slurm();
+const { skip } = await slurm();
 const T = 60_000;
 
 /** The Slurm job id of an attempt, found by the comment the executor gives it (as a restarted server does). */

@@ -13,7 +13,7 @@ import { Harness, runExecutorConformance, waitForFile } from './conformance.js';
 import { slurm } from './slurm-helpers.js';
 
 const TIMEOUT = 30_000;
-const { skip } = slurm();
+const { skip } = await slurm();
 
 const jobIdOf = (dataDir: string, key: string) => fs.readFileSync(path.join(dataDir, 'slurm', key, 'job'), 'utf8').trim();
 
