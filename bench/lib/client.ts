@@ -38,6 +38,8 @@ export interface QueueSetup {
   /** DISABLED: jobs are stored and stay RUNNABLE; nothing runs. */
   state: 'ENABLED' | 'DISABLED';
   maxvCpus: number;
+  /** Tags of the compute environment (e.g. `openbatch:executor=slurm`). */
+  tags?: Record<string, string>;
 }
 
 /** A MANAGED EC2 compute environment and a queue in front of it, both named `name`. */
@@ -48,6 +50,7 @@ export async function createQueue(client: BatchClient, q: QueueSetup): Promise<v
       type: 'MANAGED',
       state: q.state,
       computeResources: { type: 'EC2', minvCpus: 0, maxvCpus: q.maxvCpus, instanceTypes: ['optimal'], subnets: ['subnet-bench'], instanceRole: 'bench' },
+      ...(q.tags ? { tags: q.tags } : {}),
     }),
   );
   await client.send(

@@ -2,6 +2,7 @@
 // (instances bring their memory); OpenBatch runs them on known hosts, so memory and GPUs come
 // from the host unless configured.
 
+import { slurmTagProblem } from './slurm-tags.js';
 import type { ComputeEnvironment, Resources } from './types.js';
 
 export interface HostResources {
@@ -19,7 +20,7 @@ export const GPUS_TAG = 'openbatch:gpus';
 
 /** Tag on a compute environment at creation: which executor runs its jobs. */
 export const EXECUTOR_TAG = 'openbatch:executor';
-const EXECUTORS = ['local', 'container'];
+const EXECUTORS = ['local', 'container', 'slurm'];
 
 /**
  * Checks the OpenBatch tags of a compute environment (at CreateComputeEnvironment and TagResource):
@@ -34,6 +35,8 @@ export function computeEnvironmentTagProblem(tags: Record<string, string> | unde
   if (executor !== undefined && !EXECUTORS.includes(executor)) {
     return `tags.${EXECUTOR_TAG}: "${executor}" is not valid; give one of ${EXECUTORS.join(', ')}`;
   }
+  const slurm = slurmTagProblem(tags);
+  if (slurm) return slurm;
   return undefined;
 }
 

@@ -26,6 +26,9 @@ export interface AttemptSpec {
   /** The job definition's container settings, as AWS shapes them (container executors use them;
    *  the local executor ignores them). */
   container?: AttemptContainerSettings;
+  /** The job's attemptDurationSeconds, where it has one: the server stops the attempt then; a
+   *  cluster executor may also give it to its scheduler (Slurm's --time) as a backstop. */
+  timeoutSeconds?: number;
   /** Where stdout and stderr of the attempt go (CloudWatch Logs naming). */
   logGroupName: string;
   logStreamName: string;

@@ -948,6 +948,7 @@ export class JobRuntime implements ServiceHooks {
       logStreamName: attempt.logStreamName,
     };
     if (job.spec.container.image !== undefined) spec.image = job.spec.container.image;
+    if (job.spec.timeout?.attemptDurationSeconds) spec.timeoutSeconds = job.spec.timeout.attemptDurationSeconds;
     if (attempt.gpuIndices && attempt.gpuIndices.length > 0) spec.gpuIndices = [...attempt.gpuIndices];
     // The definition's container settings, for executors that run containers (AWS shapes as given).
     const c = job.spec.container as Record<string, unknown>;

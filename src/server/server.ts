@@ -17,6 +17,8 @@ import type { Resources } from '../core/types.js';
 import type { Executor } from '../executors/executor.js';
 import { ContainerExecutor } from '../executors/container/container-executor.js';
 import { LocalExecutor } from '../executors/local/local-executor.js';
+import { SlurmExecutor } from '../executors/slurm/slurm-executor.js';
+import { slurmSettings } from '../core/slurm-tags.js';
 import { BatchService } from '../service/index.js';
 import { makeLock, type ServiceContext } from '../service/context.js';
 import { JobGraph } from '../service/job-graph.js';
@@ -194,6 +196,8 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     ['local', new LocalExecutor({ dataDir, stopGraceMs: config.stopGraceMs })],
     // Compute environments tagged openbatch:executor=container; it connects at its first attempt.
     ['container', new ContainerExecutor({ dataDir, stopGraceMs: config.stopGraceMs, socket: config.containerSocket })],
+    // Compute environments tagged openbatch:executor=slurm: sbatch to the partition of their tags.
+    ['slurm', new SlurmExecutor({ dataDir, stopGraceMs: config.stopGraceMs, settingsOf: (ce) => slurmSettings(registry.computeEnvironments.get(ce)?.tags) })],
   ]);
   const log = pino({ level: config.logLevel, base: undefined });
   const now = config.clock ?? Date.now;

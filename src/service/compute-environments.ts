@@ -80,7 +80,8 @@ export class ComputeEnvironmentService {
         extra,
         capacity: { vcpus: 0, memory: 0, gpus: 0 },
         // `openbatch:executor=container` at creation runs its jobs in containers (fixed for its life).
-        executor: tags?.[EXECUTOR_TAG] === 'container' ? 'container' : 'local',
+        // `openbatch:executor=slurm` submits them to a Slurm cluster (openbatch:slurm-partition, -cluster).
+        executor: tags?.[EXECUTOR_TAG] === 'container' ? 'container' : tags?.[EXECUTOR_TAG] === 'slurm' ? 'slurm' : 'local',
         createdAt: now(),
       };
       if (computeResources) ce.computeResources = computeResources;

@@ -84,7 +84,7 @@ describe('GPU scheduling', () => {
       );
     await expectClientError(create({ 'openbatch:gpus': 'two' }), /^tags\.openbatch:gpus: "two" is not valid/);
     await expectClientError(create({ 'openbatch:gpus': '-1' }), /^tags\.openbatch:gpus: "-1" is not valid/);
-    await expectClientError(create({ 'openbatch:executor': 'docker' }), 'tags.openbatch:executor: "docker" is not valid; give one of local, container');
+    await expectClientError(create({ 'openbatch:executor': 'docker' }), 'tags.openbatch:executor: "docker" is not valid; give one of local, container, slurm');
     const described = await env.client.send(new DescribeComputeEnvironmentsCommand({ computeEnvironments: ['bad-tag-ce'] }));
     assert.deepEqual(described.computeEnvironments, []);
 

@@ -1,0 +1,65 @@
+// The Slurm executor's pure parts (no Slurm needed): sbatch's arguments, Slurm's states and wait
+// statuses as exit codes and AWS reasons, the compute environment's Slurm tags.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { computeEnvironmentTagProblem } from '../../src/core/capacity.js';
+import { exitCodeOf, filenamePattern, parseSbatch, REASON_OOM, REASON_TIMEOUT, sbatchArgs, slurmEnd, slurmEnvironment, slurmSettings } from '../../src/executors/slurm/slurm-spec.js';
+import { makeSpec } from './conformance.js';
+
+test('sbatch arguments: name, resources, comment, log file (% escaped), time a minute beyond the timeout, partition and cluster', () => {
+  const spec = makeSpec(['true'], { jobName: 'my-job', vcpus: 1.5, memory: 300, gpus: 2, timeoutSeconds: 90 });
+  const args = sbatchArgs(spec, { settings: { partition: 'gpu', cluster: 'c2' }, comment: 'openbatch:x:k', logFile: '/d/logs/%2Faws/s%2F1', workDir: '/d/slurm/k' });
+  for (const a of ['--parsable', '--job-name=my-job', '--comment=openbatch:x:k', '--cpus-per-task=2', '--mem=300M', '--gres=gpu:2', '--time=3', '--partition=gpu', '--clusters=c2', '--no-requeue', '--output=/d/logs/%%2Faws/s%%2F1', '--error=/d/logs/%%2Faws/s%%2F1', '--chdir=/d/slurm/k']) {
+    assert.ok(args.includes(a), `${a} in ${args.join(' ')}`);
+  }
+  const plain = sbatchArgs(makeSpec(['true']), { settings: {}, comment: 'c', logFile: '/l', workDir: '/w' });
+  assert.ok(!plain.some((a) => /^--(gres|time|partition|clusters)=/.test(a)), plain.join(' '));
+  assert.equal(filenamePattern('/a%b%%c'), '/a%%b%%%%c');
+});
+
+test('sbatch environment: the job\'s, plus PATH and HOME when it sets none', () => {
+  const env = slurmEnvironment(makeSpec(['true'], { environment: { A: '1' } }), { PATH: '/p', HOME: '/h', SECRET: 'x', SLURM_CONF: '/etc/s.conf' });
+  assert.deepEqual(env, { A: '1', PATH: '/p', HOME: '/h', SLURM_CONF: '/etc/s.conf' });
+  assert.equal(slurmEnvironment(makeSpec(['true'], { environment: { PATH: '/mine' } }), { PATH: '/p' }).PATH, '/mine');
+});
+
+test('parseSbatch: JOBID or JOBID;CLUSTER', () => {
+  assert.equal(parseSbatch('42\n'), '42');
+  assert.equal(parseSbatch('42;c2\n'), '42');
+  assert.equal(parseSbatch('sbatch: error: x'), undefined);
+});
+
+test('wait statuses: raw (squeue --json) and CODE:SIGNAL (scontrol) as exit codes', () => {
+  assert.equal(exitCodeOf(3 << 8), 3);
+  assert.equal(exitCodeOf(15), 143);
+  assert.equal(exitCodeOf(9), 137);
+  assert.equal(exitCodeOf('0:15'), 143);
+  assert.equal(exitCodeOf('4:0'), 4);
+  assert.equal(exitCodeOf('x'), undefined);
+});
+
+test('Slurm states → exit codes and reasons', () => {
+  const base = { stopped: false, jobId: '7', node: 'n1' };
+  for (const s of ['NODE_FAIL', 'BOOT_FAIL', 'PREEMPTED']) {
+    const e = slurmEnd(s, { ...base, recorded: 0 });
+    assert.equal(e.lost, true, s);
+    assert.match(e.reason ?? '', new RegExp(`^CannotInspectContainerError: Slurm job 7 ended ${s} on node n1$`));
+  }
+  assert.deepEqual(slurmEnd('CANCELLED', { ...base, recorded: 143 }).lost, true, 'an outside scancel is a lost host');
+  assert.deepEqual(slurmEnd('CANCELLED', { ...base, stopped: true, recorded: 143 }), { exitCode: 143 });
+  assert.deepEqual(slurmEnd('CANCELLED', { ...base, stopped: true, raw: '0:0' }), { exitCode: 143 }, 'cancelled while pending at our request');
+  assert.deepEqual(slurmEnd('OUT_OF_MEMORY', base), { exitCode: 137, reason: REASON_OOM });
+  assert.deepEqual(slurmEnd('TIMEOUT', { ...base, raw: 15 }), { exitCode: 143, reason: REASON_TIMEOUT });
+  assert.deepEqual(slurmEnd('COMPLETED', { ...base, recorded: 0 }), { exitCode: 0 });
+  assert.deepEqual(slurmEnd('FAILED', { ...base, recorded: 3, raw: 3 << 8 }), { exitCode: 3 });
+  assert.deepEqual(slurmEnd('FAILED', { ...base, raw: 9 }), { exitCode: 137 });
+});
+
+test('Slurm tags: checked at create, read as settings', () => {
+  assert.equal(computeEnvironmentTagProblem({ 'openbatch:executor': 'slurm', 'openbatch:slurm-partition': 'batch', 'openbatch:slurm-cluster': 'c-2.x' }), undefined);
+  assert.match(computeEnvironmentTagProblem({ 'openbatch:slurm-partition': 'a b' }) ?? '', /^tags\.openbatch:slurm-partition: "a b" is not valid/);
+  assert.match(computeEnvironmentTagProblem({ 'openbatch:slurm-cluster': '' }) ?? '', /^tags\.openbatch:slurm-cluster: "" is not valid/);
+  assert.deepEqual(slurmSettings({ 'openbatch:slurm-partition': 'p' }), { partition: 'p' });
+  assert.deepEqual(slurmSettings(undefined), {});
+});
