@@ -8,6 +8,7 @@ import { openbatchGet, type SimpleResponse } from '../api/auth/client.js';
 import { registerUsageCommands } from './usage-commands.js';
 import { followJobLogs } from './follow.js';
 import { registerWorkflowCommands } from './workflow.js';
+import { registerBatchCommands } from './batch-commands.js';
 
 const DEFAULT_ENDPOINT = `http://127.0.0.1:${DEFAULT_CONFIG.port}`;
 
@@ -157,5 +158,6 @@ program
 
 registerUsageCommands(program, { endpoint, fail, defaultEndpoint: DEFAULT_ENDPOINT });
 registerWorkflowCommands(program, endpoint, fail);
+registerBatchCommands(program, { fail, defaultEndpoint: DEFAULT_ENDPOINT });
 
 program.parseAsync(process.argv).catch((e: Error) => fail(e.message));
