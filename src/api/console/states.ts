@@ -82,7 +82,8 @@ export function registerStatesConsole(app: FastifyInstance, h: Helpers): void {
     const visited = new Map<string, string>();
     let current: string | undefined;
     for (const ev of history) {
-      const name = (ev.details as Json)?.name as string | undefined;
+      const d = (ev.details ?? {}) as Json;
+      const name = (d.stateEnteredEventDetails?.name ?? d.stateExitedEventDetails?.name) as string | undefined;
       if (!name || !(definition.States ?? {})[name]) continue;
       if (ev.type.endsWith('StateEntered')) {
         visited.set(name, 'RUNNING');
