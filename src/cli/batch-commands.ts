@@ -283,7 +283,8 @@ export function registerBatchCommands(program: Command, ctx: Ctx): void {
               j.status,
               age(j.createdAt),
               j.arrayProperties?.size !== undefined ? String(j.arrayProperties.size) : j.arrayProperties?.index !== undefined ? `[${j.arrayProperties.index}]` : '',
-              j.statusReason ?? '',
+              // A succeeded job's reason ("Essential container in task exited") says nothing.
+              j.status === 'SUCCEEDED' ? '' : (j.statusReason ?? ''),
             ]),
           ),
         );

@@ -32,7 +32,7 @@ function positiveInt(value: string): number {
 
 /** Where the CLI finds the server: --endpoint-url, then AWS_ENDPOINT_URL_BATCH / AWS_ENDPOINT_URL, then local. */
 function endpoint(opt: string | undefined): string {
-  return (opt ?? process.env.AWS_ENDPOINT_URL_BATCH ?? process.env.AWS_ENDPOINT_URL ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
+  return (opt || process.env.AWS_ENDPOINT_URL_BATCH || process.env.AWS_ENDPOINT_URL || DEFAULT_ENDPOINT).replace(/\/+$/, '');
 }
 
 function fail(message: string): never {
