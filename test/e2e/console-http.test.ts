@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { RegisterJobDefinitionCommand, SubmitJobCommand } from '@aws-sdk/client-batch';
 import { esc, html } from '../../src/api/console/html.js';
 import { stateLayers } from '../../src/api/console/states.js';
+import { Sessions, SESSION_TTL_MS } from '../../src/api/console/sessions.js';
 import { waitForStatus } from '../helpers/server.js';
 import { useServer } from './sdk-helpers.js';
 
@@ -32,6 +33,30 @@ describe('console over HTTP', () => {
     assert.equal(html`<p>${'<b>'}</p>`.text, '<p>&lt;b&gt;</p>');
     const layers = stateLayers({ StartAt: 'A', States: { A: { Type: 'Choice', Choices: [{ Next: 'B' }], Default: 'C' }, B: { Type: 'Pass', Next: 'C' }, C: { Type: 'Succeed' }, Lost: { Type: 'Pass', End: true } } });
     assert.deepEqual(Object.fromEntries(layers), { A: 0, B: 1, C: 1, Lost: 2 });
+  });
+
+  test('sessions: secrets checked, sessions expire when unused, failed logins are throttled per address', () => {
+    let now = 1_000_000;
+    const key = { accessKeyId: 'AKID', secretAccessKey: 's3cret', readOnly: false, source: 'test' };
+    const sessions = new Sessions(new Map([['AKID', key]]), () => now);
+    assert.equal(sessions.verify('AKID', 's3cret'), key);
+    assert.equal(sessions.verify('AKID', 's3cre'), undefined);
+    assert.equal(sessions.verify('OTHER', 's3cret'), undefined);
+    const s = sessions.create(key);
+    assert.ok(sessions.checkCsrf(s, s.csrf));
+    assert.ok(!sessions.checkCsrf(s, undefined) && !sessions.checkCsrf(s, s.csrf + 'x'));
+    now += SESSION_TTL_MS - 1;
+    assert.equal(sessions.get(s.id), s, 'used: the expiry moves on');
+    now += SESSION_TTL_MS;
+    assert.equal(sessions.get(s.id), undefined, 'expired');
+    for (let i = 0; i < 10; i++) {
+      assert.ok(sessions.loginAllowed('10.0.0.1'));
+      sessions.loginFailed('10.0.0.1');
+    }
+    assert.ok(!sessions.loginAllowed('10.0.0.1'));
+    assert.ok(sessions.loginAllowed('10.0.0.2'), 'per address');
+    now += 60_000;
+    assert.ok(sessions.loginAllowed('10.0.0.1'), 'a minute later');
   });
 
   test('auth off: an anonymous session with a CSRF token; cancel without the token is refused and changes nothing', async () => {

@@ -126,7 +126,11 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     const form = parseForm(request.body);
     const next = safeNext(form.get('next'));
     if (!sessions.authOn) return reply.redirect(next, 303);
+    if (!sessions.loginAllowed(request.ip)) {
+      return reply.code(429).header('content-type', 'text/html; charset=utf-8').send(loginPage(next, 'Too many failed logins from this address: wait a minute.'));
+    }
     const key = sessions.verify(form.get('accessKeyId') ?? '', form.get('secretAccessKey') ?? '');
+    if (!key) sessions.loginFailed(request.ip);
     if (!key) return reply.code(401).header('content-type', 'text/html; charset=utf-8').send(loginPage(next, 'The access key id or secret is not right.'));
     const s = sessions.create(key);
     setCookie(request, reply, s);
@@ -141,39 +145,42 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
 
   // ----- live updates
 
+  // One poll of the store for all open streams: a "change" event when the job counts moved (the
+  // pages re-fetch their tables), and a "tick" every poll (log tails).
+  let lastCounts = '';
+  let poller: NodeJS.Timeout | undefined;
+  const broadcast = (text: string) => {
+    for (const s of streams) s.write(text);
+  };
+  const poll = async () => {
+    try {
+      const counts = JSON.stringify(await store.jobCountsByQueue());
+      if (counts !== lastCounts) {
+        lastCounts = counts;
+        broadcast(`event: change\ndata: ${Date.now()}\n\n`);
+      }
+      broadcast(`event: tick\ndata: ${Date.now()}\n\n`);
+    } catch {
+      // the store is closing: the streams end with the server
+    }
+    poller = streams.size > 0 ? setTimeout(poll, EVENTS_POLL_MS) : undefined;
+  };
+
   app.get('/console/events', open, async (request, reply) => {
     const s = sessions.get(cookieOf(request));
     if (!s && sessions.authOn) return reply.code(401).send('log in first');
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    res.write(': openbatch console\n\n');
+    // A new stream always starts with a change: its page may be older than the last poll.
+    res.write(`: openbatch console\n\nevent: change\ndata: ${Date.now()}\n\n`);
     streams.add(res);
-    let last = '';
-    let stopped = false;
-    const tick = async () => {
-      if (stopped) return;
-      try {
-        const counts = JSON.stringify(await store.jobCountsByQueue());
-        if (counts !== last) {
-          last = counts;
-          res.write(`event: change\ndata: ${Date.now()}\n\n`);
-        }
-        res.write(`event: tick\ndata: ${Date.now()}\n\n`);
-      } catch {
-        // the store is closing: the stream ends with the server
-      }
-      if (!stopped) timer = setTimeout(tick, EVENTS_POLL_MS);
-    };
-    let timer = setTimeout(tick, 0);
-    request.raw.on('close', () => {
-      stopped = true;
-      clearTimeout(timer);
-      streams.delete(res);
-    });
+    if (!poller) poller = setTimeout(poll, EVENTS_POLL_MS);
+    request.raw.on('close', () => streams.delete(res));
   });
   // Event streams never end by themselves: end them so the server can close.
   app.addHook('preClose', async () => {
+    clearTimeout(poller);
     for (const s of streams) s.end();
     streams.clear();
   });

@@ -11,6 +11,8 @@ import type { AccessKey, KeyStore } from '../auth/credentials.js';
 export const COOKIE = 'openbatch_console';
 export const SESSION_TTL_MS = 8 * 3600_000;
 const MAX_SESSIONS = 10_000;
+const MAX_LOGIN_FAILURES = 10;
+const LOGIN_WINDOW_MS = 60_000;
 
 export interface Session {
   id: string;
@@ -73,6 +75,23 @@ export class Sessions {
     for (const [id, s] of this.map) if (s.expiresAt <= now) this.map.delete(id);
     // Bounded: the oldest sessions go first.
     while (this.map.size >= MAX_SESSIONS) this.map.delete(this.map.keys().next().value!);
+  }
+
+  /** Failed logins per client address in the current minute: guessing secrets is slowed down. */
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  loginAllowed(ip: string): boolean {
+    const f = this.failures.get(ip);
+    return !f || f.since + LOGIN_WINDOW_MS <= this.now() || f.count < MAX_LOGIN_FAILURES;
+  }
+
+  loginFailed(ip: string): void {
+    const now = this.now();
+    const f = this.failures.get(ip);
+    if (!f || f.since + LOGIN_WINDOW_MS <= now) {
+      if (this.failures.size >= MAX_SESSIONS) this.failures.clear();
+      this.failures.set(ip, { count: 1, since: now });
+    } else f.count++;
   }
 
   checkCsrf(s: Session, token: unknown): boolean {
