@@ -139,3 +139,24 @@ export async function batchCall(t: CliTarget, operation: string, body: Json): Pr
   if (status < 200 || status >= 300) throw new BatchApiError(String(out.__type ?? status), status, `${out.__type ?? status}: ${out.message ?? `HTTP ${status}`}`);
   return out;
 }
+
+/**
+ * For the commands that read the environment only (logs, describe, usage, workflow): the
+ * profile's (AWS_PROFILE, else default) keys, endpoint_url and region become the environment
+ * variables they read, where those are not set already. Never for `serve`: jobs must not inherit keys.
+ */
+export function applyProfileToEnv(env: NodeJS.ProcessEnv = process.env): void {
+  let t: CliTarget;
+  try {
+    t = resolveTarget({}, '', env);
+  } catch {
+    return; // a missing profile: the commands say so when they cannot connect
+  }
+  if (!(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) && t.credentials) {
+    env.AWS_ACCESS_KEY_ID = t.credentials.accessKeyId;
+    env.AWS_SECRET_ACCESS_KEY = t.credentials.secretAccessKey;
+    if (t.credentials.sessionToken) env.AWS_SESSION_TOKEN = t.credentials.sessionToken;
+  }
+  if (!env.AWS_ENDPOINT_URL_BATCH && !env.AWS_ENDPOINT_URL && t.endpoint) env.AWS_ENDPOINT_URL = t.endpoint;
+  if (!env.AWS_REGION && !env.AWS_DEFAULT_REGION) env.AWS_REGION = t.region;
+}

@@ -9,6 +9,7 @@ import { registerUsageCommands } from './usage-commands.js';
 import { followJobLogs } from './follow.js';
 import { registerWorkflowCommands } from './workflow.js';
 import { registerBatchCommands } from './batch-commands.js';
+import { applyProfileToEnv } from './aws-config.js';
 
 const DEFAULT_ENDPOINT = `http://127.0.0.1:${DEFAULT_CONFIG.port}`;
 
@@ -159,5 +160,8 @@ program
 registerUsageCommands(program, { endpoint, fail, defaultEndpoint: DEFAULT_ENDPOINT });
 registerWorkflowCommands(program, endpoint, fail);
 registerBatchCommands(program, { fail, defaultEndpoint: DEFAULT_ENDPOINT });
+program.hook('preAction', (_program, command) => {
+  if (command.name() !== 'serve') applyProfileToEnv();
+});
 
 program.parseAsync(process.argv).catch((e: Error) => fail(e.message));

@@ -157,6 +157,12 @@ describe('endpoint and credentials the AWS CLI way', () => {
       assert.match(ok.stdout, /^default\s+ENABLED/m);
       const viaEnv = await bare(['submit', '--', 'true'], { AWS_PROFILE: 'dev' });
       assert.equal(viaEnv.code, 0, viaEnv.stderr);
+      // The older commands (logs, describe) use the profile too.
+      const described = await bare(['describe', viaEnv.stdout.trim()], { AWS_PROFILE: 'dev' });
+      assert.equal(described.code, 0, described.stderr);
+      assert.match(described.stdout, /^Job\s+cmd /m);
+      const logs = await bare(['logs', viaEnv.stdout.trim()], { AWS_PROFILE: 'dev' });
+      assert.equal(logs.code, 0, logs.stderr);
       const wrong = await bare(['queues', '--profile', 'bad'], {});
       assert.equal(wrong.code, 1);
       assert.match(wrong.stderr, /UnrecognizedClientException|InvalidSignatureException|SignatureDoesNotMatch/);
