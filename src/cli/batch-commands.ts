@@ -257,6 +257,12 @@ export function registerBatchCommands(program: Command, ctx: Ctx): void {
         const runnable = jobs.filter((j) => j.status === 'RUNNABLE' || j.status === 'PENDING').map((j) => j.jobId as string);
         const reasons = new Map((await describeJobs(t, runnable)).map((d) => [d.jobId as string, d.statusReason as string | undefined]));
         const queueOf = new Map<string, string>();
+        if (opts.arrayJob !== undefined && jobs.length > 0) {
+          // Children are in their parent's queue.
+          const [parent] = await describeJobs(t, [jobIdOf(opts.arrayJob)]);
+          const q = String(parent?.jobQueue ?? '').replace(/^arn:.*:job-queue\//, '');
+          if (q) for (const j of jobs) queueOf.set(j.jobId, q);
+        }
         if (opts.arrayJob === undefined && scopes.length > 0) {
           // ListJobs summaries do not name the queue: it is the scope they were listed under.
           for (const scope of scopes) for (const j of jobs) if (!queueOf.has(j.jobId) && scope.jobQueue) queueOf.set(j.jobId, scope.jobQueue);

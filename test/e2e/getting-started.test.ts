@@ -32,6 +32,7 @@ test("the getting-started guide's commands run as written and do what it says", 
   assert.match(out, /^hello from [0-9a-f-]{36}$/m, 'the first job');
   assert.match(out, /SUCCEEDED 100\/100 done, 0 failed/, 'the array');
   assert.match(out, /^49$/m, 'the array child 7');
+  assert.match(out, /:4\s+squares\s+default\s+SUCCEEDED\s+\S+\s+\[4\]\s*$/m, "the array's children, in their parent's queue");
   assert.match(out, /^pipeline done$/m);
   assert.match(out, /^loaded into warehouse$/m);
   assert.match(out, /^wait exited with status 1$/m);
