@@ -80,7 +80,7 @@ describe('console over HTTP', () => {
     assert.ok(!first.body.includes('<script>alert(1)'), 'command escaped');
     assert.ok(!first.body.includes('<svg onload'), 'environment escaped');
     assert.match(first.body, /&lt;svg onload=alert\(1\)&gt;/);
-    assert.match(first.body, /Scheduler&#39;s reason:<\/b> DEPENDENCY - waiting for 1 dependency/);
+    assert.match(first.body, /Scheduler’s reason:<\/b> DEPENDENCY - waiting for 1 dependency/);
     const csrf = /name="csrf" value="([^"]+)"/.exec(first.body)?.[1];
     assert.ok(csrf);
 

@@ -224,6 +224,17 @@ describe('web console', { skip }, () => {
     assert.match(asked, /Terminate job sleeper\?/);
     assert.match((await page.textContent('#reason')) ?? '', /Terminated in the console by AKIDCONSOLEADMIN/);
     await shot(page, '06-terminated');
+
+    // A job's page follows its state live: terminated through the API while the page is open.
+    const other = await submit('sleeper2', ['sleep', '300']);
+    await waitForStatus(server.client(), other, 'RUNNING', 20_000);
+    await page.goto(`${server.endpoint}/console/jobs/${other}`);
+    await page.waitForSelector('#status .badge[data-status="RUNNING"]');
+    await page.evaluate('window.__loadedOnce = 1');
+    await server.client().send(new (await import('@aws-sdk/client-batch')).TerminateJobCommand({ jobId: other, reason: 'stopped from elsewhere' }));
+    await page.waitForSelector('#status .badge[data-status="FAILED"]', { timeout: 20_000 });
+    assert.match((await page.textContent('#reason')) ?? '', /stopped from elsewhere/);
+    assert.equal(await page.evaluate('window.__loadedOnce'), 1, 'no reload');
     await ctx.close();
   });
 

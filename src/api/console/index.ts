@@ -425,19 +425,32 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       : '';
     const parentLink = job.arrayParentId ? html`<p>Child ${job.arrayIndex} of array job ${link(job.arrayParentId)}</p>` : '';
     const fields = Object.entries(record).filter(([k]) => k !== 'attempts');
-    const body = html`<h1>${job.jobName} ${badge(job.status)}</h1><p class="muted">${job.jobId}</p>${parentLink}
-${job.statusReason ? html`<p id="reason"><b>${job.status === 'RUNNABLE' || job.status === 'PENDING' ? "Scheduler's reason" : 'Reason'}:</b> ${job.statusReason}</p>` : ''}
+    const body = html`<h1>${job.jobName}</h1><div id="status"${ended ? '' : html` hx-get="/console/jobs/${encodeURIComponent(job.jobId)}/status" hx-trigger="sse:change" hx-swap="innerHTML"`}>${statusLine(job)}</div><p class="muted">${job.jobId}</p>${parentLink}
 ${actions}
 <h2>Command</h2><pre id="command">${((c.command ?? []) as string[]).map((a) => JSON.stringify(a)).join(' ')}</pre>
 ${env.length ? html`<h2>Environment</h2><table id="environment">${env.map((e) => html`<tr><td>${e.name}</td><td>${e.value}</td></tr>`)}</table>` : ''}
 ${attempts}
-<h2>Log</h2><div id="log" hx-get="/console/jobs/${encodeURIComponent(job.jobId)}/log" hx-trigger="load, sse:tick" hx-swap="innerHTML"><pre>${await logTail(view.job, view.attempts)}</pre></div>
+<h2>Log</h2><div id="log"${ended ? '' : html` hx-get="/console/jobs/${encodeURIComponent(job.jobId)}/log" hx-trigger="sse:tick" hx-swap="innerHTML"`}><pre>${await logTail(view.job, view.attempts)}</pre></div>
 ${arraySection}
 <h2>Dependencies</h2><p id="dependencies">${deps.length ? deps.map((d) => html`${link(d)} `) : html`<span class="muted">none</span>`}</p>
 <h2>Dependents</h2><p id="dependents">${dependents.length ? dependents.map((d) => html`${link(d)} `) : html`<span class="muted">none</span>`}</p>
 ${await graphOf(job)}
 <h2>All fields (DescribeJobs)</h2><table id="fields">${fields.map(([k, v]) => html`<tr><th>${k}</th><td>${value(v)}</td></tr>`)}</table>`;
     return page(reply, s, job.jobName, body, true);
+  });
+
+  /** The state badge and reason (why it waits, or why it ended): refreshed live while the job runs. */
+  function statusLine(job: Job): Html {
+    return html`${badge(job.status)}${job.statusReason ? html`<p id="reason"><b>${job.status === 'RUNNABLE' || job.status === 'PENDING' ? 'Scheduler’s reason' : 'Reason'}:</b> ${job.statusReason}</p>` : ''}`;
+  }
+
+  app.get('/console/jobs/:jobId/status', open, async (request, reply) => {
+    const s = await session(request, reply);
+    if (!s) return reply;
+    const { jobId } = request.params as { jobId: string };
+    const [view] = await service.jobs.describe({ jobs: [jobId] });
+    if (!view) return fragment(reply.code(404), html`<p class="error">Job ${jobId} does not exist.</p>`);
+    return fragment(reply, statusLine(view.job));
   });
 
   async function logTail(job: Job, attempts: { attempt: number; taskId: string; logStreamName: string }[]): Promise<string> {
