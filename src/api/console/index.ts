@@ -293,7 +293,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     const reasons = new Map((waiting.length ? await service.jobs.describe({ jobs: waiting }) : []).map((v) => [v.job.jobId, v.job.statusReason]));
     const rows = jobs.map(
       (j) =>
-        html`<tr data-job="${j.jobId}"><td><a href="/console/jobs/${encodeURIComponent(j.jobId)}">${j.jobName}</a><br><span class="muted">${j.jobId}</span></td><td>${j.jobQueue}</td><td>${badge(j.status)}</td><td>${j.array ? `array of ${j.array.size}` : ''}</td><td>${time(j.createdAt)}</td><td>${time(j.stoppedAt)}</td><td>${reasons.get(j.jobId) ?? j.statusReason ?? ''}</td></tr>`,
+        html`<tr data-job="${j.jobId}"><td><a href="/console/jobs/${encodeURIComponent(j.jobId)}">${j.jobName}</a><br><span class="muted">${j.jobId}</span></td><td>${j.jobQueue}</td><td>${badge(j.status)}</td><td>${j.array ? `array of ${j.array.size}` : ''}</td><td>${time(j.createdAt)}</td><td>${time(j.stoppedAt)}</td><td>${j.status === 'SUCCEEDED' ? '' : (reasons.get(j.jobId) ?? j.statusReason ?? '')}</td></tr>`,
     );
     const older = more ? html`<p><a href="/console/jobs?${queryString({ ...f, before: jobs[jobs.length - 1].createdAt })}">Older jobs →</a></p>` : '';
     return html`<table id="jobs"><tr><th>Job</th><th>Queue</th><th>State</th><th>Array</th><th>Created</th><th>Stopped</th><th>Reason</th></tr>${rows}</table>${jobs.length === 0 ? html`<p class="muted">No jobs match.</p>` : ''}${older}`;
