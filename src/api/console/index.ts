@@ -59,7 +59,6 @@ function parseForm(body: unknown): URLSearchParams {
 
 export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   const { service, arns } = deps;
-  const store = service.ctx.store;
   const sessions = new Sessions(deps.security?.keys);
   const ceUuid = (name: string) => service.ctx.registry.computeEnvironments.get(name)?.uuid ?? '00000000-0000-0000-0000-000000000000';
   const open = { config: { auth: false as const } };
@@ -154,7 +153,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   };
   const poll = async () => {
     try {
-      const counts = JSON.stringify(await store.jobCountsByQueue());
+      const counts = JSON.stringify(await service.ctx.store.jobCountsByQueue());
       if (counts !== lastCounts) {
         lastCounts = counts;
         broadcast(`event: change\ndata: ${Date.now()}\n\n`);
@@ -202,7 +201,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   async function overview(): Promise<Html> {
     const now = service.ctx.now();
     const counts = new Map<string, Partial<Record<JobStatus, number>>>();
-    for (const row of await store.jobCountsByQueue()) {
+    for (const row of await service.ctx.store.jobCountsByQueue()) {
       // Array parents are summarised by their children: count the children, not the parent twice.
       if (row.kind === 'array') continue;
       const c = counts.get(row.jobQueue) ?? {};
@@ -225,7 +224,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     const buckets = new Array<number>(60).fill(0);
     const since = now - 3600_000;
     for (const q of queues) {
-      const finished = await store.listJobs({ jobQueue: q.jobQueueName, statuses: ['SUCCEEDED', 'FAILED'], createdAfter: since - 24 * 3600_000, order: 'desc', limit: 5000 });
+      const finished = await service.ctx.store.listJobs({ jobQueue: q.jobQueueName, statuses: ['SUCCEEDED', 'FAILED'], createdAfter: since - 24 * 3600_000, order: 'desc', limit: 5000 });
       for (const j of finished) {
         if (j.stoppedAt === undefined || j.stoppedAt < since) continue;
         buckets[Math.min(59, Math.floor((j.stoppedAt - since) / 60_000))]++;
@@ -274,7 +273,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     let jobs: Job[] = [];
     for (const q of queues) {
       jobs.push(
-        ...(await store.listJobs({
+        ...(await service.ctx.store.listJobs({
           jobQueue: q,
           ...(f.state ? { statuses: [f.state] } : {}),
           ...(f.name ? { jobName: `${f.name}*` } : {}),
@@ -340,7 +339,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     for (let d = 1; d <= 3 && frontier.length && layer.size < 60; d++) {
       const next: string[] = [];
       for (const id of frontier) {
-        for (const dep of await store.dependenciesOf(id)) {
+        for (const dep of await service.ctx.store.dependenciesOf(id)) {
           edges.push({ from: dep, to: id });
           if (!layer.has(dep) && layer.size < 60) {
             layer.set(dep, -d);
@@ -353,7 +352,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     frontier = [job.jobId];
     for (let d = 1; d <= 3 && frontier.length && layer.size < 60; d++) {
       const next: string[] = [];
-      for (const e of await store.dependentsOf(frontier)) {
+      for (const e of await service.ctx.store.dependentsOf(frontier)) {
         edges.push({ from: e.dependsOn, to: e.jobId });
         if (!layer.has(e.jobId) && layer.size < 60) {
           layer.set(e.jobId, d);
@@ -363,7 +362,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       frontier = next;
     }
     if (layer.size === 1) return html``;
-    const jobs = await store.getJobs([...layer.keys()]);
+    const jobs = await service.ctx.store.getJobs([...layer.keys()]);
     const nodes: GraphNode[] = jobs.map((j) => ({ id: j.jobId, label: j.jobName, status: j.status, layer: layer.get(j.jobId)!, href: `/console/jobs/${encodeURIComponent(j.jobId)}`, current: j.jobId === job.jobId }));
     const unique = [...new Map(edges.map((e) => [`${e.from}>${e.to}`, e])).values()];
     return html`<h2>Dependency graph</h2>${layeredGraph(nodes, unique)}`;
@@ -373,7 +372,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     const size = job.array!.size;
     const pages = Math.ceil(size / GRID_PAGE);
     const p = Math.min(Math.max(0, pageNo), pages - 1);
-    const children = await store.listJobs({ arrayParentId: job.jobId, order: 'asc', afterArrayIndex: p * GRID_PAGE - 1, limit: GRID_PAGE });
+    const children = await service.ctx.store.listJobs({ arrayParentId: job.jobId, order: 'asc', afterArrayIndex: p * GRID_PAGE - 1, limit: GRID_PAGE });
     const cells = children.map(
       (c) => html`<a href="/console/jobs/${encodeURIComponent(c.jobId)}" data-index="${c.arrayIndex}" data-status="${c.status}" title="[${c.arrayIndex}] ${c.status}" style="background:${badgeColour(c.status)}"></a>`,
     );
@@ -415,8 +414,8 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
         )}</table>`
       : html`<p class="muted">No attempt yet.</p>`;
     const env = (c.environment ?? []) as { name: string; value: string }[];
-    const deps = await store.dependenciesOf(job.jobId);
-    const dependents = (await store.dependentsOf([job.jobId])).map((e) => e.jobId);
+    const deps = await service.ctx.store.dependenciesOf(job.jobId);
+    const dependents = (await service.ctx.store.dependentsOf([job.jobId])).map((e) => e.jobId);
     const link = (id: string) => html`<a href="/console/jobs/${encodeURIComponent(id)}">${id}</a>`;
     const gridPage = Number((request.query as Json).grid ?? 0) || 0;
     const summary = job.array ? ((record.arrayProperties as Json)?.statusSummary ?? {}) : undefined;
@@ -491,7 +490,7 @@ ${await graphOf(job)}
       const { jobId } = request.params as { jobId: string };
       const form = parseForm(request.body);
       if (!sessions.checkCsrf(s, form.get('csrf'))) return page(reply.code(403), s, 'Forbidden', html`<p class="error">The request did not carry this session's CSRF token; reload the page and try again.</p>`);
-      const job = await store.getJob(jobId);
+      const job = await service.ctx.store.getJob(jobId);
       if (!job) return notFound(reply, s, `Job ${jobId}`);
       if (s.key?.readOnly || (s.key?.jobQueues && !s.key.jobQueues.includes(job.jobQueue))) {
         return page(reply.code(403), s, 'Forbidden', html`<p class="error">Access key ${s.key.accessKeyId} may not ${kind} jobs of queue ${job.jobQueue}.</p>`);

@@ -47,15 +47,16 @@ export function stateLayers(definition: Json): Map<string, number> {
 }
 
 export function registerStatesConsole(app: FastifyInstance, h: Helpers): void {
-  const states = h.service.ctx.store.states;
+  // Looked up per request: an app built with a stub service (tests) never touches the store.
+  const states = () => h.service.ctx.store.states;
 
   app.get('/console/executions', h.open, async (request, reply) => {
     const s = await h.session(request, reply);
     if (!s) return reply;
-    const machines = await states.listStateMachines();
+    const machines = await states().listStateMachines();
     const sections: Html[] = [];
     for (const m of machines) {
-      const execs = await states.listExecutions({ stateMachineArn: m.stateMachineArn, offset: 0, limit: 50 });
+      const execs = await states().listExecutions({ stateMachineArn: m.stateMachineArn, offset: 0, limit: 50 });
       sections.push(
         html`<h2>${m.name}</h2><table class="executions" data-machine="${m.name}"><tr><th>Execution</th><th>Status</th><th>Started</th><th>Stopped</th></tr>${execs.map(
           (e) => html`<tr><td><a href="/console/executions/${encodeURIComponent(e.executionArn)}">${e.name}</a></td><td>${badge(e.status)}</td><td>${time(e.startDate)}</td><td>${time(e.stopDate)}</td></tr>`,
@@ -69,9 +70,9 @@ export function registerStatesConsole(app: FastifyInstance, h: Helpers): void {
     const s = await h.session(request, reply);
     if (!s) return reply;
     const { arn } = request.params as { arn: string };
-    const e = await states.getExecution(arn);
+    const e = await states().getExecution(arn);
     if (!e) return h.notFound(reply, s, `Execution ${arn}`);
-    const history: HistoryEvent[] = await states.history(arn, { limit: HISTORY_LIMIT, reverse: false });
+    const history: HistoryEvent[] = await states().history(arn, { limit: HISTORY_LIMIT, reverse: false });
     let definition: Json = {};
     try {
       definition = JSON.parse(e.definition) as Json;
