@@ -78,6 +78,7 @@ describe('console over HTTP', () => {
     assert.ok(first.cookie, 'a session cookie');
     assert.match(first.headers.get('set-cookie') ?? '', /HttpOnly; SameSite=Strict/);
     assert.ok(!first.body.includes('<script>alert(1)'), 'command escaped');
+    assert.match(first.headers.get('content-security-policy') ?? '', /script-src 'self';/, 'no inline scripts would run anyway');
     assert.ok(!first.body.includes('<svg onload'), 'environment escaped');
     assert.match(first.body, /&lt;svg onload=alert\(1\)&gt;/);
     assert.match(first.body, /Scheduler’s reason:<\/b> DEPENDENCY - waiting for 1 dependency/);
