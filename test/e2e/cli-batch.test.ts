@@ -39,6 +39,7 @@ describe('openbatch submit and wait', () => {
     // cli-progress draws a bar of block characters with "done/total" and redraws in place.
     assert.match(tty.stdout, /[█░]{10,}/, `no progress bar in: ${JSON.stringify(tty.stdout.slice(0, 400))}`);
     assert.match(tty.stdout, /100\/100 done \| 0 failed/);
+    assert.match(tty.stdout, /\| ETA \S+/);
     assert.match(tty.stdout, /\x1b\[/, 'a terminal gets control sequences');
     assert.match(tty.stdout, new RegExp(`${jobId} SUCCEEDED 100/100 done, 0 failed`));
 
@@ -79,6 +80,17 @@ describe('openbatch submit and wait', () => {
     const [job] = JSON.parse(w2.stdout);
     assert.equal(job.status, 'FAILED');
     assert.deepEqual(job.dependsOn, [{ jobId: firstId }]);
+  });
+
+  test('an array with failing children: wait counts them and exits 1', async () => {
+    const sub = await ob(['submit', '--array', '10', '--', 'sh', '-c', 'exit $((AWS_BATCH_JOB_ARRAY_INDEX % 3 == 0))']);
+    const id = sub.stdout.trim();
+    const w = await ob(['wait', id]);
+    assert.equal(w.code, 1);
+    assert.match(w.stdout, new RegExp(`^${id} FAILED 10/10 done, 4 failed$`, 'm'));
+    const tty = await underTty(['wait', id]);
+    assert.equal(tty.code, 1);
+    assert.match(tty.stdout, /10\/10 done \| 4 failed/);
   });
 
   test('bad flags are refused with a clear message and submit nothing', async () => {
