@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { RegisterJobDefinitionCommand, SubmitJobCommand, type BatchClient } from '@aws-sdk/client-batch';
 import type { Browser, Page } from 'playwright-core';
 import { signHeaders } from '../../src/api/auth/client.js';
-import { ROOT, TestServer, waitForStatus } from '../helpers/server.js';
+import { ROOT, TestServer, waitFor, waitForStatus } from '../helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
@@ -250,11 +250,9 @@ describe('web console', { skip }, () => {
     await login(page, ADMIN, '/console/executions');
     await page.click('table[data-machine="console-flow"] a');
     await page.waitForSelector('svg.graph');
-    for (let i = 0; i < 50 && !(await page.locator('#current-state').count()); i++) {
-      // The runner enters Hold right after start: reload until the history says so.
-      await page.waitForTimeout(100);
-      await page.reload();
-    }
+    // The runner enters Hold right after the start: wait for the history to say so, then look again.
+    await waitFor('the execution to enter Hold', async () => ((await sfn('GetExecutionHistory', { executionArn: exec.executionArn })).events as { type: string }[]).some((e) => e.type === 'WaitStateEntered'));
+    await page.reload();
     assert.match((await page.textContent('#current-state')) ?? '', /current state: Hold/);
     const stroke = await page.getAttribute('svg.graph a[data-node="Hold"] rect', 'stroke-width');
     assert.equal(stroke, '3');
