@@ -113,7 +113,7 @@ describe('web console', { skip }, () => {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await ctx.newPage();
     await login(page, ADMIN, '/console/jobs');
-    await page.waitForFunction('window.htmx !== undefined');
+    await page.waitForLoadState('load');
     // The page is open first: what follows must arrive through the event stream.
     const marker = await page.evaluate('window.__loadedOnce = Date.now()');
     ids.extract = await submit('extract', ['sh', '-c', 'echo extracted 3 rows']);
@@ -139,7 +139,7 @@ describe('web console', { skip }, () => {
     assert.match(reason ?? '', /Essential container in task exited/);
     const attempt = await page.$$eval('#attempts tr:nth-child(2) td', (tds) => tds.map((t) => t.textContent));
     assert.equal(attempt[2], '3', 'exit code');
-    await page.waitForFunction("/boom/.test(document.querySelector('#log')?.textContent ?? '')");
+    await page.locator('#log', { hasText: 'boom' }).waitFor();
     assert.match((await page.textContent('#log')) ?? '', /transform: bad row 2/);
     // Escaped, never run: the environment value is shown as text.
     assert.equal(await page.evaluate('window.__xss'), undefined);
@@ -181,8 +181,22 @@ describe('web console', { skip }, () => {
     assert.match((await page.textContent('#array-counts')) ?? '', /SUCCEEDED 50/);
     await shot(page, '05-array-grid');
     await page.click('#array-grid a[data-index="7"]');
-    await page.waitForFunction("/^49$/m.test(document.querySelector('#log')?.textContent ?? '')");
+    await page.locator('#log', { hasText: /^49$/m }).waitFor();
     assert.match(decodeURIComponent(page.url()), new RegExp(`${ids.array}:7$`));
+
+    // The grid follows the children live: an array waiting on a job that is then terminated.
+    const gate = await submit('gate', ['sleep', '300']);
+    const gated = await submit('gated', ['true'], { arrayProperties: { size: 20 }, dependsOn: [{ jobId: gate }] });
+    await waitForStatus(server.client(), gated, 'PENDING');
+    await page.goto(`${server.endpoint}/console/jobs/${gated}`);
+    assert.equal(await page.locator('#array-grid a').count(), 20);
+    assert.equal(await page.locator('#array-grid a[data-status="SUCCEEDED"]').count(), 0);
+    await page.evaluate('window.__loadedOnce = 2');
+    await server.client().send(new (await import('@aws-sdk/client-batch')).TerminateJobCommand({ jobId: gate, reason: 'gate closed' }));
+    await page.locator('#array-grid a[data-status="FAILED"]').nth(19).waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('#array-grid a[data-status="FAILED"]').count(), 20);
+    assert.match((await page.textContent('#array-counts')) ?? '', /FAILED 20/);
+    assert.equal(await page.evaluate('window.__loadedOnce'), 2, 'no reload');
     await ctx.close();
   });
 

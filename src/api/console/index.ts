@@ -389,6 +389,21 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     return { SUBMITTED: '#9aa5b1', PENDING: '#c0a060', RUNNABLE: '#e0b020', STARTING: '#60a0e0', RUNNING: '#2070d0', SUCCEEDED: '#30a050', FAILED: '#d03030' }[status] ?? '#777';
   }
 
+  /** Counts (all seven states, as DescribeJobs' statusSummary) and the grid page. */
+  async function arrayBlock(unfinished: Partial<Record<JobStatus, number>>, job: Job, gridPage: number): Promise<Html> {
+    const counts: Partial<Record<JobStatus, number>> = { ...unfinished, SUCCEEDED: job.array!.succeeded, FAILED: job.array!.failed };
+    return html`<p id="array-counts">${STATUSES.map((st) => html`${badge(st)} ${counts[st] ?? 0} `)}</p>${await arrayGrid(job, gridPage)}`;
+  }
+
+  app.get('/console/jobs/:jobId/array', open, async (request, reply) => {
+    const s = await session(request, reply);
+    if (!s) return reply;
+    const { jobId } = request.params as { jobId: string };
+    const [view] = await service.jobs.describe({ jobs: [jobId] });
+    if (!view?.job.array) return fragment(reply.code(404), html`<p class="error">Array job ${jobId} does not exist.</p>`);
+    return fragment(reply, await arrayBlock(view.childStatusCounts ?? {}, view.job, Number((request.query as Json).grid ?? 0) || 0));
+  });
+
   app.get('/console/jobs/:jobId', open, async (request, reply) => {
     const s = await session(request, reply);
     if (!s) return reply;
@@ -420,9 +435,8 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     const dependents = (await service.ctx.store.dependentsOf([job.jobId])).map((e) => e.jobId);
     const link = (id: string) => html`<a href="/console/jobs/${encodeURIComponent(id)}">${id}</a>`;
     const gridPage = Number((request.query as Json).grid ?? 0) || 0;
-    const summary = job.array ? ((record.arrayProperties as Json)?.statusSummary ?? {}) : undefined;
     const arraySection = job.array
-      ? html`<h2>Array children</h2><p id="array-counts">${STATUSES.map((st) => html`${badge(st)} ${summary[st] ?? 0} `)}</p>${await arrayGrid(job, gridPage)}`
+      ? html`<h2>Array children</h2><div id="array"${ended ? '' : html` hx-get="/console/jobs/${encodeURIComponent(job.jobId)}/array?grid=${gridPage}" hx-trigger="sse:change" hx-swap="innerHTML"`}>${await arrayBlock(view.childStatusCounts ?? {}, job, gridPage)}</div>`
       : '';
     const parentLink = job.arrayParentId ? html`<p>Child ${job.arrayIndex} of array job ${link(job.arrayParentId)}</p>` : '';
     const fields = Object.entries(record).filter(([k]) => k !== 'attempts');
