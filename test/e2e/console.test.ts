@@ -272,7 +272,11 @@ describe('web console', { skip }, () => {
     assert.equal(stroke, '3');
     assert.match((await page.textContent('#history')) ?? '', /ExecutionStarted[\s\S]*PassStateEntered[\s\S]*WaitStateEntered/);
     await shot(page, '07-step-functions');
+    // The page follows the execution: stopped through the API, it shows ABORTED without a reload.
+    await page.evaluate('window.__loadedOnce = 3');
     await sfn('StopExecution', { executionArn: exec.executionArn });
+    await page.locator('#execution-status .badge[data-status="ABORTED"]').waitFor({ timeout: 20_000 });
+    assert.equal(await page.evaluate('window.__loadedOnce'), 3, 'no reload');
     await ctx.close();
   });
 });

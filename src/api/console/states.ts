@@ -70,8 +70,26 @@ export function registerStatesConsole(app: FastifyInstance, h: Helpers): void {
     const s = await h.session(request, reply);
     if (!s) return reply;
     const { arn } = request.params as { arn: string };
+    const view = await executionView(arn);
+    if (!view) return h.notFound(reply, s, `Execution ${arn}`);
+    // A running execution's page follows it (graph, current state, history) at each event-stream tick.
+    const live = view.status === 'RUNNING';
+    const body = html`<div id="execution"${live ? html` hx-get="/console/executions/${encodeURIComponent(arn)}/fragment" hx-trigger="sse:tick" hx-swap="innerHTML"` : ''}>${view.html}</div>`;
+    return h.page(reply, s, view.name, body, live);
+  });
+
+  app.get('/console/executions/:arn/fragment', h.open, async (request, reply) => {
+    const s = await h.session(request, reply);
+    if (!s) return reply;
+    const { arn } = request.params as { arn: string };
+    const view = await executionView(arn);
+    const out = view ? view.html : html`<p class="error">Execution ${arn} does not exist.</p>`;
+    return reply.code(view ? 200 : 404).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(out.text);
+  });
+
+  async function executionView(arn: string): Promise<{ html: Html; status: string; name: string } | undefined> {
     const e = await states().getExecution(arn);
-    if (!e) return h.notFound(reply, s, `Execution ${arn}`);
+    if (!e) return undefined;
     const history: HistoryEvent[] = await states().history(arn, { limit: HISTORY_LIMIT, reverse: false });
     let definition: Json = {};
     try {
@@ -105,7 +123,7 @@ export function registerStatesConsole(app: FastifyInstance, h: Helpers): void {
       current: name === current,
     }));
     const edges = Object.entries((definition.States ?? {}) as Record<string, Json>).flatMap(([name, st]) => transitions(st).map((to) => ({ from: name, to })));
-    const body = html`<h1>${e.name} ${badge(e.status)}</h1><p class="muted">${e.executionArn}</p>
+    const body = html`<h1>${e.name} <span id="execution-status">${badge(e.status)}</span></h1><p class="muted">${e.executionArn}</p>
 <p>State machine ${e.stateMachineName}; started ${time(e.startDate)}, stopped ${time(e.stopDate)}${current ? html`; <b id="current-state">current state: ${current}</b>` : ''}</p>
 ${e.error ? html`<p class="error">${e.error}: ${e.cause ?? ''}</p>` : ''}
 <h2>State graph</h2>${nodes.length ? layeredGraph(nodes, edges) : html`<p class="muted">No states.</p>`}
@@ -113,6 +131,6 @@ ${e.error ? html`<p class="error">${e.error}: ${e.cause ?? ''}</p>` : ''}
 <h2>History</h2><table id="history"><tr><th>#</th><th>Time</th><th>Type</th><th>Details</th></tr>${history.map(
       (ev) => html`<tr><td>${ev.id}</td><td>${time(ev.timestamp)}</td><td>${ev.type}</td><td><pre class="json">${JSON.stringify(ev.details)}</pre></td></tr>`,
     )}</table>`;
-    return h.page(reply, s, e.name, body);
-  });
+    return { html: body, status: e.status, name: e.name };
+  }
 }
