@@ -21,6 +21,7 @@ import { countTooLarge } from './auth/errors.js';
 import { registerAwsJsonServices, type AwsJsonService } from './aws-json.js';
 import { registerUsageRoutes } from './openbatch/usage.js';
 import { installApiMetrics, registerMetricsRoute, type ApiMetrics } from './metrics.js';
+import { registerConsole } from './console/index.js';
 
 export interface AppDeps {
   service: BatchService;
@@ -299,6 +300,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const out = await deps.service.jobs.reclaim(jobId);
     return reply.header('content-type', 'application/json').send(JSON.stringify(out));
   });
+
+  // The web console at /console (its own login and session cookie; src/api/console).
+  registerConsole(app, deps);
 
   return app;
 }

@@ -8,6 +8,8 @@ import { openbatchGet, type SimpleResponse } from '../api/auth/client.js';
 import { registerUsageCommands } from './usage-commands.js';
 import { followJobLogs } from './follow.js';
 import { registerWorkflowCommands } from './workflow.js';
+import { registerBatchCommands } from './batch-commands.js';
+import { applyProfileToEnv } from './aws-config.js';
 
 const DEFAULT_ENDPOINT = `http://127.0.0.1:${DEFAULT_CONFIG.port}`;
 
@@ -31,7 +33,7 @@ function positiveInt(value: string): number {
 
 /** Where the CLI finds the server: --endpoint-url, then AWS_ENDPOINT_URL_BATCH / AWS_ENDPOINT_URL, then local. */
 function endpoint(opt: string | undefined): string {
-  return (opt ?? process.env.AWS_ENDPOINT_URL_BATCH ?? process.env.AWS_ENDPOINT_URL ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
+  return (opt || process.env.AWS_ENDPOINT_URL_BATCH || process.env.AWS_ENDPOINT_URL || DEFAULT_ENDPOINT).replace(/\/+$/, '');
 }
 
 function fail(message: string): never {
@@ -157,5 +159,9 @@ program
 
 registerUsageCommands(program, { endpoint, fail, defaultEndpoint: DEFAULT_ENDPOINT });
 registerWorkflowCommands(program, endpoint, fail);
+registerBatchCommands(program, { fail, defaultEndpoint: DEFAULT_ENDPOINT });
+program.hook('preAction', (_program, command) => {
+  if (command.name() !== 'serve') applyProfileToEnv();
+});
 
 program.parseAsync(process.argv).catch((e: Error) => fail(e.message));
