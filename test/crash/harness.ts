@@ -29,7 +29,7 @@ import {
 import http from 'node:http';
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CloudWatchLogsClient, GetLogEventsCommand, type OutputLogEvent } from '@aws-sdk/client-cloudwatch-logs';
-import { batchClient, httpGet, TestServer } from '../helpers/server.js';
+import { batchClient, httpGet, reusablePort, TestServer } from '../helpers/server.js';
 
 export interface HarnessOptions {
   /** Jobs in all, array children counted (parents are not). */
@@ -152,15 +152,9 @@ function plan(total: number, random: () => number): PlannedJob[] {
   return jobs;
 }
 
+/** The server's port: it restarts on the same one after each kill (see reusablePort). */
 function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+  return reusablePort();
 }
 
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { AWS_CLI, runIn, type AwsCli, type Result } from '../helpers/aws.js';
-import { waitFor } from '../helpers/server.js';
+import { reusablePort, waitFor } from '../helpers/server.js';
 
 export interface Received {
   path: string;
@@ -64,11 +64,9 @@ export class Webhook {
 }
 
 /** A port nobody listens on right now (to bring a webhook up on it later). */
+/** A port for a webhook that goes down and comes back on it (outside the ephemeral range: see reusablePort). */
 export async function freePort(): Promise<number> {
-  const w = await new Webhook().start();
-  const port = w.port;
-  await w.stop();
-  return port;
+  return reusablePort();
 }
 
 /** `aws events <args> --endpoint-url <endpoint>` with the CLI helper's clean environment. */

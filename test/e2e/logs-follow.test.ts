@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RegisterJobDefinitionCommand, SubmitJobCommand, type BatchClient } from '@aws-sdk/client-batch';
-import { CLI, TestServer, describeJob, waitFor } from '../helpers/server.js';
+import { CLI, TestServer, describeJob, reusablePort, waitFor } from '../helpers/server.js';
 
 describe('openbatch logs --follow', () => {
   let server: TestServer;
@@ -18,7 +18,7 @@ describe('openbatch logs --follow', () => {
   let work: string;
 
   before(async () => {
-    server = await new TestServer().start();
+    server = await new TestServer().start(await reusablePort()); // restarted on the same port below
     batch = server.client();
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'openbatch-follow-'));
     await batch.send(

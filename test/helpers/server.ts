@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BatchClient, DescribeJobsCommand, type JobDetail, type JobStatus } from '@aws-sdk/client-batch';
@@ -220,4 +221,30 @@ export async function freshPostgresDatabase(name: string): Promise<{ url: string
       await c.end();
     },
   };
+}
+
+/**
+ * A free TCP port on 127.0.0.1 that a test can close and listen on again later (a webhook that goes
+ * down and comes back, a server restarted on the same port): chosen below the kernel's ephemeral
+ * range (ip_local_port_range), so no port-0 listener or outgoing connection takes it meanwhile.
+ */
+export async function reusablePort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual default
+  }
+  const from = 10_000;
+  const span = Math.max(1, low - from);
+  for (let i = 0; i < 50; i++) {
+    const port = from + Math.floor(Math.random() * span);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port found in ${from}..${low - 1}`);
 }
