@@ -169,12 +169,13 @@ describe('slurm executor end to end', { skip, timeout: 600_000 }, () => {
     assert.match(done.attempts![0].container?.reason ?? '', /NODE_FAIL/);
   });
 
-  test('a 2-node MNP job through Slurm: the main node hears from the other node at the address it is given', async () => {
+  test('a 2-node MNP job through Slurm is ONE Slurm job: the main node runs in its batch script, the other in an srun step of it, and hears from it', async () => {
     const port = String(20000 + Math.floor(Math.random() * 20000));
     const listen = `import socket, os
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(os.environ["PORT"]))); s.listen(1); s.settimeout(50)
-c, _ = s.accept(); print("main heard:", c.recv(200).decode().strip(), flush=True)`;
+c, _ = s.accept(); print("main heard:", c.recv(200).decode().strip(), flush=True)
+print("main in Slurm job", os.environ["SLURM_JOB_ID"], "of", os.environ["SLURM_JOB_NUM_NODES"], "node(s),", os.environ.get("SLURM_NTASKS"), "tasks", flush=True)`;
     const connect = `import socket, os, time
 addr = os.environ["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"]
 for _ in range(500):
@@ -182,7 +183,8 @@ for _ in range(500):
         c = socket.create_connection((addr, int(os.environ["PORT"])), 1); break
     except OSError: time.sleep(0.1)
 c.sendall(("node %s of %s" % (os.environ["AWS_BATCH_JOB_NODE_INDEX"], os.environ["AWS_BATCH_JOB_NUM_NODES"])).encode()); c.close()
-print("sent to main at", addr, flush=True)`;
+print("sent to main at", addr, flush=True)
+print("node in Slurm job", os.environ["SLURM_JOB_ID"], "step", os.environ["SLURM_STEP_ID"], flush=True)`;
     await client.send(
       new RegisterJobDefinitionCommand({
         jobDefinitionName: 'mnp',
@@ -200,8 +202,12 @@ print("sent to main at", addr, flush=True)`;
     const id = await submit({ jobName: 'mnp', jobDefinition: 'mnp' }, 'slurm-q');
     const done = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], T);
     assert.equal(done.status, 'SUCCEEDED', `${await logOf(`${id}#0`)} / ${await logOf(`${id}#1`)}`);
-    assert.equal(await logOf(`${id}#0`), 'main heard: node 1 of 2\n');
-    assert.match(await logOf(`${id}#1`), /^sent to main at \S+\n$/);
+    const main = /^main heard: node 1 of 2\nmain in Slurm job (\d+) of 1 node\(s\), 2 tasks\n$/.exec(await logOf(`${id}#0`));
+    assert.ok(main, await logOf(`${id}#0`));
+    const other = /^sent to main at \S+\nnode in Slurm job (\d+) step (\d+)\n$/.exec(await logOf(`${id}#1`));
+    assert.ok(other, await logOf(`${id}#1`));
+    // Both nodes ran in the same allocation (the test cluster has one node: 2 tasks packed on it).
+    assert.equal(other[1], main[1]);
   });
 
   test('the server SIGKILLed and restarted: a running Slurm job is found by its comment and finishes; one cancelled while the server was down is lost and retried', async () => {
