@@ -170,7 +170,8 @@ describe('slurm executor end to end', { skip, timeout: 600_000 }, () => {
   });
 
   test('a 2-node MNP job through Slurm is ONE Slurm job: the main node runs in its batch script, the other in an srun step of it, and hears from it', async () => {
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    // Below the ephemeral port range (32768+), where srun and slurmd connections take theirs.
+    const port = String(20000 + Math.floor(Math.random() * 12000));
     const listen = `import socket, os
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(os.environ["PORT"]))); s.listen(1); s.settimeout(50)
@@ -238,6 +239,48 @@ print("node in Slurm job", os.environ["SLURM_JOB_ID"], "step", os.environ["SLURM
     assert.equal(l.status, 'SUCCEEDED', JSON.stringify(l.attempts));
     assert.equal(l.attempts?.length, 2);
     assert.match(l.attempts![0].statusReason ?? '', /^Host EC2 /);
+  });
+
+  test('the server SIGKILLed and restarted during a 2-node MNP job: both nodes (batch script and srun step) are adopted as running and finish in their one allocation', async () => {
+    const gate = path.join(server.dataDir, 'mnp-gate');
+    const mainGate = path.join(server.dataDir, 'mnp-main-gate');
+    const wait = (f: string) => `while [ ! -e "${f}" ]; do sleep 0.1; done`;
+    await client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'mnp-gated',
+        type: 'multinode',
+        nodeProperties: {
+          numNodes: 2,
+          mainNode: 0,
+          nodeRangeProperties: [
+            { targetNodes: '0', container: { image: 'busybox', command: ['sh', '-c', `echo "main started in $SLURM_JOB_ID"; ${wait(mainGate)}; echo "main finished"`], resourceRequirements: SMALL } },
+            { targetNodes: '1', container: { image: 'busybox', command: ['sh', '-c', `echo "node started in $SLURM_JOB_ID"; ${wait(gate)}; echo "node finished"`], resourceRequirements: SMALL } },
+          ],
+        },
+      }),
+    );
+    const id = await submit({ jobName: 'mnp-gated', jobDefinition: 'mnp-gated' }, 'slurm-q');
+    await waitFor('both nodes print', async () => (await logOf(`${id}#0`)).includes('main started') && (await logOf(`${id}#1`)).includes('node started'), T);
+    await server.kill();
+    await server.start();
+    client.destroy();
+    client = server.client();
+    // Adopted, not lost: both nodes still RUNNING once the restarted server has looked.
+    await waitFor('the restarted server answers', async () => (await client.send(new DescribeJobsCommand({ jobs: [id] }))).jobs?.[0]?.status === 'RUNNING', T);
+    const nodes = (await describeAll([`${id}#0`, `${id}#1`])).map((j) => j.status);
+    assert.deepEqual(nodes, ['RUNNING', 'RUNNING']);
+    // The other node ends first (its step's exit seen by the restarted server), then the main node.
+    fs.writeFileSync(gate, '');
+    const other = await waitForStatus(client, `${id}#1`, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(other.status, 'SUCCEEDED', JSON.stringify(other.attempts));
+    assert.equal(other.attempts?.length, 1);
+    fs.writeFileSync(mainGate, '');
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(job.status, 'SUCCEEDED', `${await logOf(`${id}#0`)} / ${await logOf(`${id}#1`)}`);
+    const main = /^main started in (\d+)\nmain finished\n$/.exec(await logOf(`${id}#0`));
+    const node = /^node started in (\d+)\nnode finished\n$/.exec(await logOf(`${id}#1`));
+    assert.ok(main && node, `${await logOf(`${id}#0`)} / ${await logOf(`${id}#1`)}`);
+    assert.equal(node[1], main[1]);
   });
 
   test('bad Slurm tags: ClientException naming the tag, nothing created', async () => {
