@@ -283,6 +283,19 @@ print("node in Slurm job", os.environ["SLURM_JOB_ID"], "step", os.environ["SLURM
     assert.equal(node[1], main[1]);
   });
 
+  test('a Slurm compute environment without configured vCPUs has its partition\'s (sinfo): a 3-vCPU job runs on the 4-CPU node though this host has fewer', async () => {
+    const cpus = Number(execFileSync('sinfo', ['-h', '-p', 'debug', '-o', '%c'], { encoding: 'utf8' }).trim());
+    assert.equal(cpus, 4, 'scripts/slurm-local.sh gives the node 4 CPUs');
+    await client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'slurm-sized', type: 'UNMANAGED', tags: { 'openbatch:executor': 'slurm', 'openbatch:slurm-partition': 'debug' } }));
+    await client.send(new CreateJobQueueCommand({ jobQueueName: 'slurm-sized-q', priority: 1, computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'slurm-sized' }] }));
+    const big = [{ type: 'VCPU' as const, value: '3' }, { type: 'MEMORY' as const, value: '64' }];
+    await client.send(new RegisterJobDefinitionCommand({ jobDefinitionName: 'three-cpus', type: 'container', containerProperties: { image: 'busybox', command: ['sh', '-c', 'echo "cpus $SLURM_CPUS_PER_TASK"'], resourceRequirements: big } }));
+    const id = await submit({ jobName: 'three-cpus', jobDefinition: 'three-cpus' }, 'slurm-sized-q');
+    const done = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(done.status, 'SUCCEEDED', JSON.stringify(done.attempts));
+    assert.equal(await logOf(id), 'cpus 3\n');
+  });
+
   test('bad Slurm tags: ClientException naming the tag, nothing created', async () => {
     await expectClientError(
       client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'bad-slurm', type: 'UNMANAGED', tags: { 'openbatch:executor': 'slurm', 'openbatch:slurm-partition': 'a,b' } })),

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { computeEnvironmentTagProblem } from '../../src/core/capacity.js';
-import { exitCodeOf, filenamePattern, mainNodeJobId, mnpNode, parseSbatch, REASON_OOM, REASON_TIMEOUT, relativeNode, sbatchArgs, slurmEnd, slurmEnvironment, slurmSettings, srunArgs } from '../../src/executors/slurm/slurm-spec.js';
+import { exitCodeOf, filenamePattern, gpusOfGres, mainNodeJobId, parsePartitionResources, mnpNode, parseSbatch, REASON_OOM, REASON_TIMEOUT, relativeNode, sbatchArgs, slurmEnd, slurmEnvironment, slurmSettings, srunArgs } from '../../src/executors/slurm/slurm-spec.js';
 import { makeSpec } from './conformance.js';
 
 test('sbatch arguments: name, resources, comment, log file (% escaped), time a minute beyond the timeout, partition and cluster', () => {
@@ -37,6 +37,17 @@ test('multi-node parallel jobs: the main node allocates every node (one per node
   assert.deepEqual([0, 1, 2].map((i) => relativeNode(i, 1, 1)), [0, 0, 0]);
   const srun = srunArgs(spec, { allocation: '77', relative: 2, logFile: '/l%x', workDir: '/w' });
   for (const a of ['--jobid=77', '--overlap', '--nodes=1', '--ntasks=1', '--relative=2', '--output=/l%%x', '--chdir=/w', '--export=ALL']) assert.ok(srun.includes(a), `${a} in ${srun.join(' ')}`);
+});
+
+test('partition resources from sinfo: each node once, the default partition without a name, GPUs from GRES', () => {
+  const out = ['a|debug*|4|1000|(null)', 'b|debug*|8|2000|gpu:2', 'b|gpu|8|2000|gpu:2', 'c|gpu|16|4000|gpu:a100:4(S:0-1),shard:8', 'b|debug*|8|2000|gpu:2', ''].join('\n');
+  assert.deepEqual(parsePartitionResources(out), { cpus: 12, memory: 3000, gpus: 2, nodes: 2 });
+  assert.deepEqual(parsePartitionResources(out, 'gpu'), { cpus: 24, memory: 6000, gpus: 6, nodes: 2 });
+  assert.deepEqual(parsePartitionResources(out, 'debug'), { cpus: 12, memory: 3000, gpus: 2, nodes: 2 });
+  assert.equal(parsePartitionResources(out, 'none'), undefined);
+  assert.equal(parsePartitionResources('CLUSTER: c2\n'), undefined);
+  assert.equal(gpusOfGres('(null)'), 0);
+  assert.equal(gpusOfGres('gpu:tesla:2(S:0),gpu:a100:1'), 3);
 });
 
 test('sbatch environment: the job\'s, plus PATH and HOME when it sets none', () => {

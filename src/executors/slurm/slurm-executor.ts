@@ -18,7 +18,10 @@ import {
   BATCH_SCRIPT,
   mainNodeJobId,
   mnpNode,
+  parsePartitionResources,
   parseSbatch,
+  SINFO_NODE_FORMAT,
+  type PartitionResources,
   relativeNode,
   sbatchArgs,
   slurmActive,
@@ -236,7 +239,7 @@ export class SlurmExecutor implements Executor {
     // The main node of a multi-node parallel job: the allocation of all its nodes.
     const node = mnpNode(spec);
     let allocation: { nodes: number; spread: boolean } | undefined;
-    if (node?.main) allocation = { nodes: node.numNodes, spread: (await this.partitionNodes(settings.partition)) >= node.numNodes };
+    if (node?.main) allocation = { nodes: node.numNodes, spread: (await this.partitionNodes(settings)) >= node.numNodes };
     const args = [
       ...sbatchArgs(spec, {
         settings,
@@ -263,19 +266,21 @@ export class SlurmExecutor implements Executor {
     this.ensurePolling();
   }
 
-  /** How many nodes a partition (the default one without a name) has; 0 when sinfo cannot say. */
-  private async partitionNodes(partition?: string): Promise<number> {
+  /**
+   * What a partition (without a name: the cluster's default one) offers: its nodes' CPUs, memory
+   * and GPUs from sinfo; undefined when sinfo cannot say (not installed, slurmctld down, no such partition).
+   */
+  async partitionResources(settings: SlurmSettings): Promise<PartitionResources | undefined> {
     try {
-      const out = await this.exec('sinfo', ['-h', '-o', '%P %D', ...(partition ? ['-p', partition] : [])]);
-      let n = 0;
-      for (const line of out.split('\n')) {
-        const [p, d] = line.trim().split(/\s+/);
-        if (p && (partition || p.endsWith('*'))) n += Number(d) || 0;
-      }
-      return n;
+      const out = await this.exec('sinfo', [...SINFO_NODE_FORMAT, ...(settings.partition ? ['-p', settings.partition] : []), ...(settings.cluster ? [`--clusters=${settings.cluster}`] : [])]);
+      return parsePartitionResources(out, settings.partition);
     } catch {
-      return 0;
+      return undefined;
     }
+  }
+
+  private async partitionNodes(settings: SlurmSettings): Promise<number> {
+    return (await this.partitionResources(settings))?.nodes ?? 0;
   }
 
   /** The main node's allocation: its first node (where the batch script, the main node, runs), that node's address and the number of nodes. */

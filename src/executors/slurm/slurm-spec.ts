@@ -126,6 +126,48 @@ export function srunArgs(spec: AttemptSpec, o: { allocation: string; relative: n
   ];
 }
 
+/** What a partition offers, from `sinfo -h -N -o '%N|%P|%c|%m|%G'` (one line per node and partition). */
+export interface PartitionResources {
+  cpus: number;
+  /** MiB */
+  memory: number;
+  gpus: number;
+  nodes: number;
+}
+
+/** The arguments of that sinfo call. */
+export const SINFO_NODE_FORMAT = ['-h', '-N', '-o', '%N|%P|%c|%m|%G'];
+
+/**
+ * Sums the nodes of a partition (without a name: the default one, marked `*`) from sinfo's lines
+ * (SINFO_NODE_FORMAT); each node counted once. Undefined when the partition has no node.
+ */
+export function parsePartitionResources(out: string, partition?: string): PartitionResources | undefined {
+  const seen = new Set<string>();
+  const r: PartitionResources = { cpus: 0, memory: 0, gpus: 0, nodes: 0 };
+  for (const line of out.split('\n')) {
+    const [node, part, cpus, memory, gres] = line.trim().split('|');
+    if (!node || part === undefined || seen.has(node)) continue;
+    if (partition ? part.replace(/\*$/, '') !== partition : !part.endsWith('*')) continue;
+    seen.add(node);
+    r.nodes++;
+    r.cpus += Number.parseInt(cpus, 10) || 0;
+    r.memory += Number.parseInt(memory, 10) || 0;
+    r.gpus += gpusOfGres(gres ?? '');
+  }
+  return r.nodes > 0 ? r : undefined;
+}
+
+/** GPUs in a node's GRES (`gpu:4`, `gpu:a100:2(S:0-1)`, `gpu:2,shard:8`, `(null)`). */
+export function gpusOfGres(gres: string): number {
+  let n = 0;
+  for (const g of gres.split(/,(?![^(]*\))/)) {
+    const m = /^gpu(?::[^:(]+)?:(\d+)/.exec(g.trim());
+    if (m) n += Number(m[1]);
+  }
+  return n;
+}
+
 /** sbatch's --output/--error are patterns (`%j`, ...): log file names are %-encoded, so `%` becomes `%%`. */
 export function filenamePattern(file: string): string {
   return file.replace(/%/g, '%%');
