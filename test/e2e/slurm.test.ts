@@ -14,6 +14,7 @@ import {
   DescribeJobsCommand,
   RegisterJobDefinitionCommand,
   SubmitJobCommand,
+  TerminateJobCommand,
   type BatchClient,
   type JobDetail,
   type SubmitJobCommandInput,
@@ -281,6 +282,30 @@ print("node in Slurm job", os.environ["SLURM_JOB_ID"], "step", os.environ["SLURM
     const node = /^node started in (\d+)\nnode finished\n$/.exec(await logOf(`${id}#1`));
     assert.ok(main && node, `${await logOf(`${id}#0`)} / ${await logOf(`${id}#1`)}`);
     assert.equal(node[1], main[1]);
+  });
+
+  test('TerminateJob of a running 2-node MNP job: both nodes end and the one Slurm allocation is gone', async () => {
+    await client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'mnp-long',
+        type: 'multinode',
+        nodeProperties: {
+          numNodes: 2,
+          mainNode: 0,
+          nodeRangeProperties: [{ targetNodes: '0:1', container: { image: 'busybox', command: ['sh', '-c', 'echo "node $AWS_BATCH_JOB_NODE_INDEX up"; exec sleep 300'], resourceRequirements: SMALL } }],
+        },
+      }),
+    );
+    const id = await submit({ jobName: 'mnp-long', jobDefinition: 'mnp-long' }, 'slurm-q');
+    await waitFor('both nodes run', async () => (await logOf(`${id}#0`)).includes('up') && (await logOf(`${id}#1`)).includes('up'), T);
+    const alloc = slurmJobOf(`${id}#0`, 1);
+    assert.ok(alloc, 'the main node has a Slurm job');
+    await client.send(new TerminateJobCommand({ jobId: id, reason: 'enough' }));
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(job.status, 'FAILED');
+    for (const n of [`${id}#0`, `${id}#1`]) assert.equal((await waitForStatus(client, n, ['SUCCEEDED', 'FAILED'], T)).status, 'FAILED');
+    // Every node was in the main node's allocation: nothing of the job is left in Slurm.
+    await waitFor('the allocation ends', async () => !execFileSync('squeue', ['-h', '-o', '%i'], { encoding: 'utf8' }).split('\n').includes(alloc), T);
   });
 
   test('a Slurm compute environment without configured vCPUs has its partition\'s (sinfo): a 3-vCPU job runs on the 4-CPU node though this host has fewer', async () => {
