@@ -116,9 +116,9 @@ export class SlurmExecutor implements Executor {
   }
 
   /** Runs a Slurm command; rejects with its stderr. */
-  private exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  private exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeout = 120_000): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(this.bin(cmd), args, { env: env ?? process.env, maxBuffer: 512 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      execFile(this.bin(cmd), args, { env: env ?? process.env, maxBuffer: 512 * 1024 * 1024, timeout }, (err, stdout, stderr) => {
         if (err) reject(new Error(`${cmd}: ${(stderr || err.message).trim()}`));
         else resolve(stdout);
       });
@@ -268,11 +268,12 @@ export class SlurmExecutor implements Executor {
 
   /**
    * What a partition (without a name: the cluster's default one) offers: its nodes' CPUs, memory
-   * and GPUs from sinfo; undefined when sinfo cannot say (not installed, slurmctld down, no such partition).
+   * and GPUs from sinfo; undefined when sinfo cannot say (not installed, slurmctld down, no such
+   * partition). At most 15 s: the server's start waits for it.
    */
   async partitionResources(settings: SlurmSettings): Promise<PartitionResources | undefined> {
     try {
-      const out = await this.exec('sinfo', [...SINFO_NODE_FORMAT, ...(settings.partition ? ['-p', settings.partition] : []), ...(settings.cluster ? [`--clusters=${settings.cluster}`] : [])]);
+      const out = await this.exec('sinfo', [...SINFO_NODE_FORMAT, ...(settings.partition ? ['-p', settings.partition] : []), ...(settings.cluster ? [`--clusters=${settings.cluster}`] : [])], undefined, 15_000);
       return parsePartitionResources(out, settings.partition);
     } catch {
       return undefined;
