@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { buildApp } from '../api/http.js';
 import { isLoopbackHost, loadCredentials } from '../api/auth/index.js';
 import { Arns } from '../core/arn.js';
-import { configuredGpus, type HostResources } from '../core/capacity.js';
+import { computeEnvironmentCapacity, configuredGpus, type HostResources } from '../core/capacity.js';
 import type { Resources } from '../core/types.js';
 import type { Executor } from '../executors/executor.js';
 import { ContainerExecutor } from '../executors/container/container-executor.js';
@@ -199,6 +199,13 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     // Compute environments tagged openbatch:executor=slurm: sbatch to the partition of their tags.
     ['slurm', new SlurmExecutor({ dataDir, stopGraceMs: config.stopGraceMs, settingsOf: (ce) => slurmSettings(registry.computeEnvironments.get(ce)?.tags) })],
   ]);
+  // A Slurm compute environment's capacity is its partition's (sinfo), at create and at each start.
+  const clusterResources = async (ce: { executor: string; tags?: Record<string, string> }) =>
+    ce.executor === 'slurm' ? (executors.get('slurm') as SlurmExecutor).partitionResources(slurmSettings(ce.tags)) : undefined;
+  for (const ce of registry.computeEnvironments.values()) {
+    const cluster = await clusterResources(ce);
+    if (cluster) ce.capacity = computeEnvironmentCapacity(ce, cluster);
+  }
   const log = pino({ level: config.logLevel, base: undefined });
   const now = config.clock ?? Date.now;
   // Prometheus metrics (GET /metrics); the runtime's usage is read at scrape time.
@@ -233,6 +240,7 @@ export async function startServer(partial: Partial<ServerConfig> = {}): Promise<
     registry,
     arns,
     host,
+    clusterResources,
     now,
     newJobId: randomUUID,
     newUuid: randomUUID,

@@ -60,6 +60,9 @@ export class ComputeEnvironmentService {
     }
     const tagProblem = computeEnvironmentTagProblem(tags);
     if (tagProblem) throw clientError(tagProblem);
+    // A Slurm compute environment's memory and GPUs (and vCPUs unless configured) are its partition's.
+    const executor = tags?.[EXECUTOR_TAG] === 'slurm' ? 'slurm' : undefined;
+    const base = (executor && (await this.ctx.clusterResources?.({ executor, tags: tags ?? {} }))) || host;
     return this.ctx.metadataLock(async () => {
       if (registry.computeEnvironments.has(name)) {
         throw clientError(`computeEnvironmentName: a compute environment named ${name} already exists`);
@@ -87,7 +90,7 @@ export class ComputeEnvironmentService {
       if (computeResources) ce.computeResources = computeResources;
       if (unmanagedvCpus !== undefined) ce.unmanagedvCpus = unmanagedvCpus;
       if (serviceRole !== undefined) ce.serviceRole = serviceRole;
-      ce.capacity = computeEnvironmentCapacity(ce, host);
+      ce.capacity = computeEnvironmentCapacity(ce, base);
       await store.transaction((tx) => tx.insertComputeEnvironment(ce));
       registry.putComputeEnvironment(ce);
       this.ctx.hooks.schedule();
@@ -131,7 +134,7 @@ export class ComputeEnvironmentService {
       }
       if (serviceRole !== undefined) next.serviceRole = serviceRole;
       next.extra = { ...next.extra, ...extra };
-      next.capacity = computeEnvironmentCapacity(next, host);
+      next.capacity = computeEnvironmentCapacity(next, (await this.ctx.clusterResources?.(next)) ?? host);
       await store.transaction((tx) => tx.updateComputeEnvironment(next));
       registry.putComputeEnvironment(next);
       this.ctx.hooks.schedule();

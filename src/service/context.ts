@@ -3,7 +3,7 @@
 import type { Arns } from '../core/arn.js';
 import type { HostResources } from '../core/capacity.js';
 import { clientError } from '../core/errors.js';
-import type { Job, Resources } from '../core/types.js';
+import type { ComputeEnvironment, Job, Resources } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import type { JobGraph } from './job-graph.js';
 import type { JobObserver } from './observer.js';
@@ -40,6 +40,9 @@ export interface ServiceContext {
   /** Serialises metadata changes (check-then-write on the registry). */
   metadataLock: <T>(fn: () => Promise<T>) => Promise<T>;
   hooks: ServiceHooks;
+  /** What a compute environment's cluster offers where it is not this host (a Slurm partition, from
+   *  sinfo): the base of its capacity instead of `host`; undefined when not known. */
+  clusterResources?: (ce: Pick<ComputeEnvironment, 'executor' | 'tags'>) => Promise<HostResources | undefined>;
   /** Metrics: told of each committed submit (src/server/metrics.ts). */
   observer?: JobObserver;
 }

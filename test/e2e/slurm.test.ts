@@ -14,6 +14,7 @@ import {
   DescribeJobsCommand,
   RegisterJobDefinitionCommand,
   SubmitJobCommand,
+  TerminateJobCommand,
   type BatchClient,
   type JobDetail,
   type SubmitJobCommandInput,
@@ -169,12 +170,14 @@ describe('slurm executor end to end', { skip, timeout: 600_000 }, () => {
     assert.match(done.attempts![0].container?.reason ?? '', /NODE_FAIL/);
   });
 
-  test('a 2-node MNP job through Slurm: the main node hears from the other node at the address it is given', async () => {
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+  test('a 2-node MNP job through Slurm is ONE Slurm job: the main node runs in its batch script, the other in an srun step of it, and hears from it', async () => {
+    // Below the ephemeral port range (32768+), where srun and slurmd connections take theirs.
+    const port = String(20000 + Math.floor(Math.random() * 12000));
     const listen = `import socket, os
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(os.environ["PORT"]))); s.listen(1); s.settimeout(50)
-c, _ = s.accept(); print("main heard:", c.recv(200).decode().strip(), flush=True)`;
+c, _ = s.accept(); print("main heard:", c.recv(200).decode().strip(), flush=True)
+print("main in Slurm job", os.environ["SLURM_JOB_ID"], "of", os.environ["SLURM_JOB_NUM_NODES"], "node(s),", os.environ.get("SLURM_NTASKS"), "tasks", flush=True)`;
     const connect = `import socket, os, time
 addr = os.environ["AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"]
 for _ in range(500):
@@ -182,7 +185,8 @@ for _ in range(500):
         c = socket.create_connection((addr, int(os.environ["PORT"])), 1); break
     except OSError: time.sleep(0.1)
 c.sendall(("node %s of %s" % (os.environ["AWS_BATCH_JOB_NODE_INDEX"], os.environ["AWS_BATCH_JOB_NUM_NODES"])).encode()); c.close()
-print("sent to main at", addr, flush=True)`;
+print("sent to main at", addr, flush=True)
+print("node in Slurm job", os.environ["SLURM_JOB_ID"], "step", os.environ["SLURM_STEP_ID"], flush=True)`;
     await client.send(
       new RegisterJobDefinitionCommand({
         jobDefinitionName: 'mnp',
@@ -200,8 +204,12 @@ print("sent to main at", addr, flush=True)`;
     const id = await submit({ jobName: 'mnp', jobDefinition: 'mnp' }, 'slurm-q');
     const done = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], T);
     assert.equal(done.status, 'SUCCEEDED', `${await logOf(`${id}#0`)} / ${await logOf(`${id}#1`)}`);
-    assert.equal(await logOf(`${id}#0`), 'main heard: node 1 of 2\n');
-    assert.match(await logOf(`${id}#1`), /^sent to main at \S+\n$/);
+    const main = /^main heard: node 1 of 2\nmain in Slurm job (\d+) of 1 node\(s\), 2 tasks\n$/.exec(await logOf(`${id}#0`));
+    assert.ok(main, await logOf(`${id}#0`));
+    const other = /^sent to main at \S+\nnode in Slurm job (\d+) step (\d+)\n$/.exec(await logOf(`${id}#1`));
+    assert.ok(other, await logOf(`${id}#1`));
+    // Both nodes ran in the same allocation (the test cluster has one node: 2 tasks packed on it).
+    assert.equal(other[1], main[1]);
   });
 
   test('the server SIGKILLed and restarted: a running Slurm job is found by its comment and finishes; one cancelled while the server was down is lost and retried', async () => {
@@ -232,6 +240,85 @@ print("sent to main at", addr, flush=True)`;
     assert.equal(l.status, 'SUCCEEDED', JSON.stringify(l.attempts));
     assert.equal(l.attempts?.length, 2);
     assert.match(l.attempts![0].statusReason ?? '', /^Host EC2 /);
+  });
+
+  test('the server SIGKILLed and restarted during a 2-node MNP job: both nodes (batch script and srun step) are adopted as running and finish in their one allocation', async () => {
+    const gate = path.join(server.dataDir, 'mnp-gate');
+    const mainGate = path.join(server.dataDir, 'mnp-main-gate');
+    const wait = (f: string) => `while [ ! -e "${f}" ]; do sleep 0.1; done`;
+    await client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'mnp-gated',
+        type: 'multinode',
+        nodeProperties: {
+          numNodes: 2,
+          mainNode: 0,
+          nodeRangeProperties: [
+            { targetNodes: '0', container: { image: 'busybox', command: ['sh', '-c', `echo "main started in $SLURM_JOB_ID"; ${wait(mainGate)}; echo "main finished"`], resourceRequirements: SMALL } },
+            { targetNodes: '1', container: { image: 'busybox', command: ['sh', '-c', `echo "node started in $SLURM_JOB_ID"; ${wait(gate)}; echo "node finished"`], resourceRequirements: SMALL } },
+          ],
+        },
+      }),
+    );
+    const id = await submit({ jobName: 'mnp-gated', jobDefinition: 'mnp-gated' }, 'slurm-q');
+    await waitFor('both nodes print', async () => (await logOf(`${id}#0`)).includes('main started') && (await logOf(`${id}#1`)).includes('node started'), T);
+    await server.kill();
+    await server.start();
+    client.destroy();
+    client = server.client();
+    // Adopted, not lost: both nodes still RUNNING once the restarted server has looked.
+    await waitFor('the restarted server answers', async () => (await client.send(new DescribeJobsCommand({ jobs: [id] }))).jobs?.[0]?.status === 'RUNNING', T);
+    const nodes = (await describeAll([`${id}#0`, `${id}#1`])).map((j) => j.status);
+    assert.deepEqual(nodes, ['RUNNING', 'RUNNING']);
+    // The other node ends first (its step's exit seen by the restarted server), then the main node.
+    fs.writeFileSync(gate, '');
+    const other = await waitForStatus(client, `${id}#1`, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(other.status, 'SUCCEEDED', JSON.stringify(other.attempts));
+    assert.equal(other.attempts?.length, 1);
+    fs.writeFileSync(mainGate, '');
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(job.status, 'SUCCEEDED', `${await logOf(`${id}#0`)} / ${await logOf(`${id}#1`)}`);
+    const main = /^main started in (\d+)\nmain finished\n$/.exec(await logOf(`${id}#0`));
+    const node = /^node started in (\d+)\nnode finished\n$/.exec(await logOf(`${id}#1`));
+    assert.ok(main && node, `${await logOf(`${id}#0`)} / ${await logOf(`${id}#1`)}`);
+    assert.equal(node[1], main[1]);
+  });
+
+  test('TerminateJob of a running 2-node MNP job: both nodes end and the one Slurm allocation is gone', async () => {
+    await client.send(
+      new RegisterJobDefinitionCommand({
+        jobDefinitionName: 'mnp-long',
+        type: 'multinode',
+        nodeProperties: {
+          numNodes: 2,
+          mainNode: 0,
+          nodeRangeProperties: [{ targetNodes: '0:1', container: { image: 'busybox', command: ['sh', '-c', 'echo "node $AWS_BATCH_JOB_NODE_INDEX up"; exec sleep 300'], resourceRequirements: SMALL } }],
+        },
+      }),
+    );
+    const id = await submit({ jobName: 'mnp-long', jobDefinition: 'mnp-long' }, 'slurm-q');
+    await waitFor('both nodes run', async () => (await logOf(`${id}#0`)).includes('up') && (await logOf(`${id}#1`)).includes('up'), T);
+    const alloc = slurmJobOf(`${id}#0`, 1);
+    assert.ok(alloc, 'the main node has a Slurm job');
+    await client.send(new TerminateJobCommand({ jobId: id, reason: 'enough' }));
+    const job = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(job.status, 'FAILED');
+    for (const n of [`${id}#0`, `${id}#1`]) assert.equal((await waitForStatus(client, n, ['SUCCEEDED', 'FAILED'], T)).status, 'FAILED');
+    // Every node was in the main node's allocation: nothing of the job is left in Slurm.
+    await waitFor('the allocation ends', async () => !execFileSync('squeue', ['-h', '-o', '%i'], { encoding: 'utf8' }).split('\n').includes(alloc), T);
+  });
+
+  test('a Slurm compute environment without configured vCPUs has its partition\'s (sinfo): a 3-vCPU job runs on the 4-CPU node though this host has fewer', async () => {
+    const cpus = Number(execFileSync('sinfo', ['-h', '-p', 'debug', '-o', '%c'], { encoding: 'utf8' }).trim());
+    assert.equal(cpus, 4, 'scripts/slurm-local.sh gives the node 4 CPUs');
+    await client.send(new CreateComputeEnvironmentCommand({ computeEnvironmentName: 'slurm-sized', type: 'UNMANAGED', tags: { 'openbatch:executor': 'slurm', 'openbatch:slurm-partition': 'debug' } }));
+    await client.send(new CreateJobQueueCommand({ jobQueueName: 'slurm-sized-q', priority: 1, computeEnvironmentOrder: [{ order: 1, computeEnvironment: 'slurm-sized' }] }));
+    const big = [{ type: 'VCPU' as const, value: '3' }, { type: 'MEMORY' as const, value: '64' }];
+    await client.send(new RegisterJobDefinitionCommand({ jobDefinitionName: 'three-cpus', type: 'container', containerProperties: { image: 'busybox', command: ['sh', '-c', 'echo "cpus $SLURM_CPUS_PER_TASK"'], resourceRequirements: big } }));
+    const id = await submit({ jobName: 'three-cpus', jobDefinition: 'three-cpus' }, 'slurm-sized-q');
+    const done = await waitForStatus(client, id, ['SUCCEEDED', 'FAILED'], T);
+    assert.equal(done.status, 'SUCCEEDED', JSON.stringify(done.attempts));
+    assert.equal(await logOf(id), 'cpus 3\n');
   });
 
   test('bad Slurm tags: ClientException naming the tag, nothing created', async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { computeEnvironmentTagProblem } from '../../src/core/capacity.js';
-import { exitCodeOf, filenamePattern, parseSbatch, REASON_OOM, REASON_TIMEOUT, sbatchArgs, slurmEnd, slurmEnvironment, slurmSettings } from '../../src/executors/slurm/slurm-spec.js';
+import { exitCodeOf, filenamePattern, gpusOfGres, mainNodeJobId, parsePartitionResources, mnpNode, parseSbatch, REASON_OOM, REASON_TIMEOUT, relativeNode, sbatchArgs, slurmEnd, slurmEnvironment, slurmSettings, srunArgs } from '../../src/executors/slurm/slurm-spec.js';
 import { makeSpec } from './conformance.js';
 
 test('sbatch arguments: name, resources, comment, log file (% escaped), time a minute beyond the timeout, partition and cluster', () => {
@@ -16,6 +16,38 @@ test('sbatch arguments: name, resources, comment, log file (% escaped), time a m
   const plain = sbatchArgs(makeSpec(['true']), { settings: {}, comment: 'c', logFile: '/l', workDir: '/w' });
   assert.ok(!plain.some((a) => /^--(gres|time|partition|clusters)=/.test(a)), plain.join(' '));
   assert.equal(filenamePattern('/a%b%%c'), '/a%%b%%%%c');
+});
+
+test('multi-node parallel jobs: the main node allocates every node (one per node, else packed tasks), the others are srun steps on their relative node', () => {
+  const env = (i: number) => ({ AWS_BATCH_JOB_NODE_INDEX: String(i), AWS_BATCH_JOB_NUM_NODES: '3', AWS_BATCH_JOB_MAIN_NODE_INDEX: '1' });
+  assert.deepEqual(mnpNode(makeSpec(['true'], { environment: env(1) })), { index: 1, numNodes: 3, mainNode: 1, main: true });
+  assert.equal(mnpNode(makeSpec(['true'], { environment: env(2) }))?.main, false);
+  assert.equal(mnpNode(makeSpec(['true'])), undefined);
+  assert.equal(mnpNode(makeSpec(['true'], { environment: { ...env(0), AWS_BATCH_JOB_NUM_NODES: '1' } })), undefined);
+  assert.equal(mainNodeJobId('abc#2', 1), 'abc#1');
+  const spec = makeSpec(['true'], { vcpus: 2, memory: 300 });
+  const o = { settings: {}, comment: 'c', logFile: '/l', workDir: '/w' };
+  const spread = sbatchArgs(spec, { ...o, allocation: { nodes: 3, spread: true } });
+  for (const a of ['--nodes=3', '--ntasks-per-node=1', '--cpus-per-task=2', '--mem=300M']) assert.ok(spread.includes(a), `${a} in ${spread.join(' ')}`);
+  const packed = sbatchArgs(spec, { ...o, allocation: { nodes: 3, spread: false } });
+  for (const a of ['--ntasks=3', '--cpus-per-task=2', '--mem-per-cpu=150M']) assert.ok(packed.includes(a), `${a} in ${packed.join(' ')}`);
+  assert.ok(!packed.some((a) => a.startsWith('--nodes=') || a.startsWith('--mem=')), packed.join(' '));
+  // Main node 1 on relative node 0 (the batch script), then nodes 0 and 2.
+  assert.deepEqual([0, 1, 2].map((i) => relativeNode(i, 1, 3)), [1, 0, 2]);
+  assert.deepEqual([0, 1, 2].map((i) => relativeNode(i, 1, 1)), [0, 0, 0]);
+  const srun = srunArgs(spec, { allocation: '77', relative: 2, logFile: '/l%x', workDir: '/w' });
+  for (const a of ['--jobid=77', '--overlap', '--nodes=1', '--ntasks=1', '--relative=2', '--output=/l%%x', '--chdir=/w', '--export=ALL']) assert.ok(srun.includes(a), `${a} in ${srun.join(' ')}`);
+});
+
+test('partition resources from sinfo: each node once, the default partition without a name, GPUs from GRES', () => {
+  const out = ['a|debug*|4|1000|(null)', 'b|debug*|8|2000|gpu:2', 'b|gpu|8|2000|gpu:2', 'c|gpu|16|4000|gpu:a100:4(S:0-1),shard:8', 'b|debug*|8|2000|gpu:2', ''].join('\n');
+  assert.deepEqual(parsePartitionResources(out), { cpus: 12, memory: 3000, gpus: 2, nodes: 2 });
+  assert.deepEqual(parsePartitionResources(out, 'gpu'), { cpus: 24, memory: 6000, gpus: 6, nodes: 2 });
+  assert.deepEqual(parsePartitionResources(out, 'debug'), { cpus: 12, memory: 3000, gpus: 2, nodes: 2 });
+  assert.equal(parsePartitionResources(out, 'none'), undefined);
+  assert.equal(parsePartitionResources('CLUSTER: c2\n'), undefined);
+  assert.equal(gpusOfGres('(null)'), 0);
+  assert.equal(gpusOfGres('gpu:tesla:2(S:0),gpu:a100:1'), 3);
 });
 
 test('sbatch environment: the job\'s, plus PATH and HOME when it sets none', () => {

@@ -8,7 +8,7 @@
 // Slurm job id, `started`, `exit` and `failed` written by the batch script, `stop` when OpenBatch
 // asked for the stop.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { logFilePath } from '../../store/log-files.js';
@@ -16,12 +16,19 @@ import { dataDirId } from '../container/docker-spec.js';
 import type { AdoptOutcome, AttemptEvent, AttemptEventListener, AttemptSpec, Executor } from '../executor.js';
 import {
   BATCH_SCRIPT,
+  mainNodeJobId,
+  mnpNode,
+  parsePartitionResources,
   parseSbatch,
+  SINFO_NODE_FORMAT,
+  type PartitionResources,
+  relativeNode,
   sbatchArgs,
   slurmActive,
   slurmComment,
   slurmEnd,
   slurmEnvironment,
+  srunArgs,
   type SlurmEnd,
   type SlurmSettings,
 } from './slurm-spec.js';
@@ -53,6 +60,8 @@ interface Attempt {
   node?: string;
   /** Submission or the lookup of an adopted job still in flight. */
   busy: boolean;
+  /** A non-main node of a multi-node parallel job: an srun step in the main node's allocation (`slurmId`). */
+  step?: { child?: ChildProcess; exited?: boolean; pid?: number };
 }
 
 interface SqueueJob {
@@ -107,9 +116,9 @@ export class SlurmExecutor implements Executor {
   }
 
   /** Runs a Slurm command; rejects with its stderr. */
-  private exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  private exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv, timeout = 120_000): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(this.bin(cmd), args, { env: env ?? process.env, maxBuffer: 512 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      execFile(this.bin(cmd), args, { env: env ?? process.env, maxBuffer: 512 * 1024 * 1024, timeout }, (err, stdout, stderr) => {
         if (err) reject(new Error(`${cmd}: ${(stderr || err.message).trim()}`));
         else resolve(stdout);
       });
@@ -199,8 +208,10 @@ export class SlurmExecutor implements Executor {
     if (this.attempts.has(spec.key)) throw new Error(`attempt ${spec.key} was already started by this executor`);
     const a: Attempt = { spec, dir: path.join(this.root, spec.key), running: false, exited: false, termSent: false, busy: true };
     this.attempts.set(spec.key, a);
+    const node = mnpNode(spec);
+    if (node && !node.main) a.step = {};
     this.limited(() =>
-      this.submit(a).catch((e: unknown) => this.finish(a, { neverStarted: true, reason: `CannotStartContainerError: ${(e as Error).message}` })),
+      (a.step ? this.submitStep(a, node!.mainNode) : this.submit(a)).catch((e: unknown) => this.finish(a, { neverStarted: true, reason: `CannotStartContainerError: ${(e as Error).message}` })),
     );
   }
 
@@ -224,14 +235,18 @@ export class SlurmExecutor implements Executor {
     const logFile = logFilePath(this.options.dataDir, spec.logGroupName, spec.logStreamName);
     await fs.promises.mkdir(path.dirname(logFile), { recursive: true });
     const environment = { ...spec.environment };
-    const main = await this.mainNodeAddress(spec);
-    if (main) environment.AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS = main;
+    const settings = this.options.settingsOf?.(spec.computeEnvironment) ?? {};
+    // The main node of a multi-node parallel job: the allocation of all its nodes.
+    const node = mnpNode(spec);
+    let allocation: { nodes: number; spread: boolean } | undefined;
+    if (node?.main) allocation = { nodes: node.numNodes, spread: (await this.partitionNodes(settings)) >= node.numNodes };
     const args = [
       ...sbatchArgs(spec, {
-        settings: this.options.settingsOf?.(spec.computeEnvironment) ?? {},
+        settings,
         comment: slurmComment(this.dirId, spec.key),
         logFile,
         workDir: a.dir,
+        allocation,
       }),
       script,
       a.dir,
@@ -252,23 +267,166 @@ export class SlurmExecutor implements Executor {
   }
 
   /**
-   * The main node's address for the other nodes of a multi-node parallel job: the NodeAddr of the
-   * node Slurm gave the main node's job (it runs before the others start); the server's loopback
-   * address when it is on this host or not known.
+   * What a partition (without a name: the cluster's default one) offers: its nodes' CPUs, memory
+   * and GPUs from sinfo; undefined when sinfo cannot say (not installed, slurmctld down, no such
+   * partition). At most 15 s: the server's start waits for it.
    */
-  private async mainNodeAddress(spec: AttemptSpec): Promise<string | undefined> {
-    const env = spec.environment;
-    if (env.AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS === undefined || env.AWS_BATCH_JOB_MAIN_NODE_INDEX === undefined) return undefined;
-    const parent = spec.jobId.replace(/#\d+$/, '');
-    const mainJobId = `${parent}#${env.AWS_BATCH_JOB_MAIN_NODE_INDEX}`;
-    const main = [...this.attempts.values()].reverse().find((x) => x.spec.jobId === mainJobId && x.node);
-    if (!main?.node) return undefined;
+  async partitionResources(settings: SlurmSettings): Promise<PartitionResources | undefined> {
     try {
-      const out = await this.exec('scontrol', ['show', 'node', main.node, '-o']);
-      return /\bNodeAddr=(\S+)/.exec(out)?.[1];
+      const out = await this.exec('sinfo', [...SINFO_NODE_FORMAT, ...(settings.partition ? ['-p', settings.partition] : []), ...(settings.cluster ? [`--clusters=${settings.cluster}`] : [])], undefined, 15_000);
+      return parsePartitionResources(out, settings.partition);
     } catch {
       return undefined;
     }
+  }
+
+  private async partitionNodes(settings: SlurmSettings): Promise<number> {
+    return (await this.partitionResources(settings))?.nodes ?? 0;
+  }
+
+  /** The main node's allocation: its first node (where the batch script, the main node, runs), that node's address and the number of nodes. */
+  private async allocationOf(id: string): Promise<{ batchHost?: string; address?: string; nodes: number }> {
+    const out = await this.exec('scontrol', ['show', 'job', id, '-o']);
+    const batchHost = /\bBatchHost=(\S+)/.exec(out)?.[1];
+    const nodes = Number(/\bNumNodes=(\d+)/.exec(out)?.[1]) || 1;
+    let address: string | undefined;
+    if (batchHost && batchHost !== '(null)') {
+      address = await this.exec('scontrol', ['show', 'node', batchHost, '-o']).then((o) => /\bNodeAddr=(\S+)/.exec(o)?.[1], () => undefined);
+    }
+    return { ...(batchHost && batchHost !== '(null)' ? { batchHost } : {}), ...(address ? { address } : {}), nodes };
+  }
+
+  /**
+   * A non-main node of a multi-node parallel job: `srun --jobid=<allocation>` of the same wrapper
+   * on its node of the main node's allocation. srun runs detached (its own session, output to the
+   * state dir) so that it outlives a server restart; its pid is kept in `srun.pid` for adopt.
+   */
+  private async submitStep(a: Attempt, mainNode: number): Promise<void> {
+    const { spec } = a;
+    const fail = (reason: string) => this.finish(a, { neverStarted: true, reason: `CannotStartContainerError: ${reason}` });
+    if (spec.command.length === 0) return fail('exec: "": the job has no command');
+    const main = [...this.attempts.values()].reverse().find((x) => x.spec.jobId === mainNodeJobId(spec.jobId, mainNode) && x.slurmId);
+    if (!main?.slurmId) return fail(`the Slurm allocation of main node ${mainNode} is not known`);
+    const script = await this.batchScript();
+    try {
+      await fs.promises.mkdir(a.dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return fail(code === 'EEXIST' ? 'the attempt was given up (already dispatched)' : `cannot make ${a.dir}: ${(e as Error).message}`);
+    }
+    if (a.stopGrace !== undefined) {
+      await fs.promises.writeFile(this.file(a, 'stop'), '');
+      return this.finish(a, { exitCode: 143 });
+    }
+    const logFile = logFilePath(this.options.dataDir, spec.logGroupName, spec.logStreamName);
+    await fs.promises.mkdir(path.dirname(logFile), { recursive: true });
+    let alloc: Awaited<ReturnType<SlurmExecutor['allocationOf']>>;
+    try {
+      alloc = await this.allocationOf(main.slurmId);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+    const environment = { ...spec.environment };
+    const address = alloc.address ?? alloc.batchHost;
+    if (address) environment.AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS = address;
+    const index = Number(spec.environment.AWS_BATCH_JOB_NODE_INDEX);
+    const args = [...srunArgs(spec, { allocation: main.slurmId, relative: relativeNode(index, mainNode, alloc.nodes), logFile, workDir: a.dir }), script, a.dir, ...spec.command];
+    a.slurmId = main.slurmId;
+    await fs.promises.writeFile(this.file(a, 'job'), main.slurmId + '\n');
+    const out = fs.openSync(this.file(a, 'srun.log'), 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(this.bin('srun'), args, { env: slurmEnvironment({ ...spec, environment }), detached: true, stdio: ['ignore', out, out] });
+    } finally {
+      fs.closeSync(out);
+    }
+    const step = a.step!;
+    step.child = child;
+    child.once('error', () => {
+      step.exited = true;
+      this.ensurePolling(true);
+    });
+    child.once('exit', () => {
+      step.exited = true;
+      this.ensurePolling(true);
+    });
+    child.unref();
+    if (child.pid) {
+      step.pid = child.pid;
+      await fs.promises.writeFile(this.file(a, 'srun.pid'), `${child.pid}\n`);
+    }
+    a.busy = false;
+    this.ensurePolling();
+  }
+
+  /** Whether a step's srun still runs (after a restart: by the pid it left, checked to be an srun). */
+  private srunAlive(a: Attempt): boolean {
+    const step = a.step!;
+    if (step.child) return !step.exited;
+    const pid = step.pid ?? Number(this.read(this.file(a, 'srun.pid'))?.trim());
+    if (!pid) return false;
+    return (this.read(`/proc/${pid}/cmdline`) ?? '').split('\0').some((arg) => path.basename(arg) === 'srun');
+  }
+
+  /** A step's stop: SIGTERM to the step, SIGUSR2 (the wrapper's SIGKILL) after the grace; srun itself cancels a step not yet started. */
+  private applyStepStop(a: Attempt): void {
+    if (a.stopGrace === undefined || a.termSent) return;
+    const step = this.read(this.file(a, 'step'))?.trim();
+    if (!step) {
+      if (a.stopGrace > 0 && this.startedAt(a) === undefined) {
+        const pid = a.step?.pid ?? Number(this.read(this.file(a, 'srun.pid'))?.trim());
+        if (pid && this.srunAlive(a)) {
+          a.termSent = true;
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            // already gone
+          }
+        }
+      }
+      return; // started but its step id not written yet: the next poll
+    }
+    a.termSent = true;
+    const kill = () => this.limited(() => this.exec('scancel', ['--signal=USR2', step]).then(() => {}, () => {}));
+    if (a.stopGrace <= 0) return kill();
+    this.limited(() => this.exec('scancel', ['--signal=TERM', step]).then(() => {}, () => {}));
+    a.killTimer = setTimeout(kill, a.stopGrace);
+  }
+
+  /**
+   * How a step has ended, or undefined while it runs. `alloc`: squeue's view of the allocation
+   * (undefined: not listed; then scontrol's).
+   */
+  private async stepEnd(a: Attempt, alloc: SqueueJob | undefined): Promise<(SlurmEnd & { neverStarted?: boolean; at?: number }) | undefined> {
+    if (this.recorded(a) !== undefined || fs.existsSync(this.file(a, 'failed'))) return this.outcome(a, 'COMPLETED');
+    const alive = this.srunAlive(a);
+    const started = this.startedAt(a);
+    const stopped = a.stopGrace !== undefined || fs.existsSync(this.file(a, 'stop'));
+    const state = alloc ? alloc.job_state : (await this.scontrol(a.slurmId!))?.state;
+    if (alive && state !== undefined) return undefined;
+    if (state !== undefined && slurmActive(state)) {
+      if (started === undefined) {
+        const said = (this.read(this.file(a, 'srun.log')) ?? '').trim().split('\n').slice(-3).join(' ');
+        return { neverStarted: true, reason: `CannotStartContainerError: srun in Slurm job ${a.slurmId} ended before the command started${said ? `: ${said}` : ''}` };
+      }
+      if (stopped) return { exitCode: 137 };
+      return { lost: true, reason: `CannotInspectContainerError: the srun step of node in Slurm job ${a.slurmId} is gone without a recorded exit status` };
+    }
+    if (state === undefined) return { lost: true, reason: `CannotInspectContainerError: Slurm job ${a.slurmId} is gone without a recorded exit status` };
+    if (started === undefined && !stopped) return { neverStarted: true, reason: `CannotStartContainerError: Slurm job ${a.slurmId} ended ${state} before the node's command started` };
+    const end = slurmEnd(state, { stopped, jobId: a.slurmId!, node: a.node });
+    if (end.lost || end.reason) return end;
+    // The allocation ended with the main node: the node was stopped with it.
+    return { exitCode: stopped ? 143 : 137, reason: `Slurm job ${a.slurmId} (the allocation) ended with the main node` };
+  }
+
+  private async followStep(a: Attempt, alloc: SqueueJob | undefined): Promise<void> {
+    const started = this.startedAt(a);
+    if (alloc?.batch_host) a.node = alloc.batch_host;
+    if (started !== undefined && !a.exited) this.emitRunning(a, started);
+    if (alloc && slurmActive(alloc.job_state)) this.applyStepStop(a);
+    const end = await this.stepEnd(a, alloc);
+    if (end) this.finish(a, end);
   }
 
   stop(key: string, graceMs?: number): void {
@@ -291,7 +449,9 @@ export class SlurmExecutor implements Executor {
     // The batch script kills its process group on SIGUSR2 (Slurm's own KILL waits KillWait after a SIGTERM).
     const kill = () => this.limited(() => this.exec('scancel', ['--signal=USR2', '--batch', id]).then(() => {}, () => {}));
     if (a.stopGrace <= 0) return kill();
-    this.limited(() => this.exec('scancel', ['--signal=TERM', '--full', id]).then(() => {}, () => {}));
+    // A multi-node allocation: the main node only (--full would signal the other nodes' steps too).
+    const whom = mnpNode(a.spec) ? '--batch' : '--full';
+    this.limited(() => this.exec('scancel', ['--signal=TERM', whom, id]).then(() => {}, () => {}));
     a.killTimer = setTimeout(kill, a.stopGrace);
   }
 
@@ -353,6 +513,7 @@ export class SlurmExecutor implements Executor {
   /** One attempt against what squeue said of its job (undefined: not listed). */
   private async follow(a: Attempt, j: SqueueJob | undefined): Promise<void> {
     if (a.exited) return;
+    if (a.step) return this.followStep(a, j);
     if (j?.batch_host) a.node = j.batch_host;
     if (j && slurmActive(j.job_state)) {
       this.applyStop(a, j.job_state);
@@ -443,6 +604,28 @@ export class SlurmExecutor implements Executor {
         continue;
       }
       a.slurmId = id;
+      const node = mnpNode(spec);
+      if (node && !node.main) {
+        a.step = { pid: Number(this.read(this.file(a, 'srun.pid'))?.trim()) || undefined };
+        const j = (await squeue()).get(id);
+        let end: Awaited<ReturnType<SlurmExecutor['stepEnd']>>;
+        try {
+          if (unreachable) throw new Error('squeue failed');
+          end = await this.stepEnd(a, j);
+        } catch {
+          end = this.recorded(a) !== undefined ? this.outcome(a, 'COMPLETED') : undefined;
+        }
+        if (!end) {
+          const started = this.startedAt(a);
+          if (started !== undefined) a.running = true;
+          if (a.stopGrace !== undefined) a.stopGrace = undefined;
+          out.push({ key: spec.key, outcome: 'running', ...(started !== undefined ? { startedAt: started } : {}) });
+          continue;
+        }
+        this.finish(a, end);
+        out.push({ key: spec.key, outcome: end.lost ? 'lost' : 'exited' });
+        continue;
+      }
       const j = (await squeue()).get(id);
       if (j?.batch_host) a.node = j.batch_host;
       let shown: { state: string; exitCode?: number | string } | undefined;

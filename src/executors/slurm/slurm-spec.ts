@@ -28,6 +28,7 @@ case $1 in
        printf 'exec: "%s": executable file not found in $PATH\\n' "$1" > "$d/failed"; exit 127; fi ;;
 esac
 : > "$d/started"
+if [ -n "$SLURM_STEP_ID" ]; then echo "$SLURM_JOB_ID.$SLURM_STEP_ID" > "$d/step"; fi
 trap 'kill -TERM "$pid" 2>/dev/null' TERM
 trap 'trap "" TERM; kill -KILL 0' USR2
 "$@" &
@@ -46,16 +47,22 @@ export function slurmComment(dirId: string, key: string): string {
 /** sbatch's arguments for an attempt (before the script and its arguments). */
 export function sbatchArgs(
   spec: AttemptSpec,
-  o: { settings: SlurmSettings; comment: string; logFile: string; workDir: string },
+  o: { settings: SlurmSettings; comment: string; logFile: string; workDir: string; allocation?: { nodes: number; spread: boolean } },
 ): string[] {
+  const cpus = Math.max(1, Math.ceil(spec.vcpus));
+  const memory = Math.max(1, Math.ceil(spec.memory));
+  const n = o.allocation?.nodes ?? 1;
+  // A multi-node parallel job's allocation: one task per node where the partition has the nodes,
+  // else N tasks packed on fewer nodes (memory then per CPU, so each task gets its share).
+  const shape =
+    n === 1 ? ['--nodes=1', '--ntasks=1', `--cpus-per-task=${cpus}`, `--mem=${memory}M`]
+    : o.allocation?.spread ? [`--nodes=${n}`, '--ntasks-per-node=1', `--cpus-per-task=${cpus}`, `--mem=${memory}M`]
+    : [`--ntasks=${n}`, `--cpus-per-task=${cpus}`, `--mem-per-cpu=${Math.ceil(memory / cpus)}M`];
   const args = [
     '--parsable',
     `--job-name=${spec.jobName}`,
     `--comment=${o.comment}`,
-    '--nodes=1',
-    '--ntasks=1',
-    `--cpus-per-task=${Math.max(1, Math.ceil(spec.vcpus))}`,
-    `--mem=${Math.max(1, Math.ceil(spec.memory))}M`,
+    ...shape,
     // The log file the local executor writes, so the CloudWatch Logs API works unchanged.
     `--output=${filenamePattern(o.logFile)}`,
     `--error=${filenamePattern(o.logFile)}`,
@@ -73,6 +80,92 @@ export function sbatchArgs(
   if (o.settings.partition) args.push(`--partition=${o.settings.partition}`);
   if (o.settings.cluster) args.push(`--clusters=${o.settings.cluster}`);
   return args;
+}
+
+/** A node of a multi-node parallel job (from the AWS_BATCH_JOB_* variables the server sets); undefined for other jobs. */
+export function mnpNode(spec: AttemptSpec): { index: number; numNodes: number; mainNode: number; main: boolean } | undefined {
+  const e = spec.environment;
+  const index = Number(e.AWS_BATCH_JOB_NODE_INDEX);
+  const numNodes = Number(e.AWS_BATCH_JOB_NUM_NODES);
+  const mainNode = Number(e.AWS_BATCH_JOB_MAIN_NODE_INDEX);
+  if (![index, numNodes, mainNode].every(Number.isInteger) || e.AWS_BATCH_JOB_NODE_INDEX === undefined || numNodes < 2) return undefined;
+  return { index, numNodes, mainNode, main: index === mainNode };
+}
+
+/** The job id of the main node of the multi-node parallel job a node belongs to. */
+export function mainNodeJobId(jobId: string, mainNode: number): string {
+  return `${jobId.replace(/#\d+$/, '')}#${mainNode}`;
+}
+
+/**
+ * The node of the allocation (relative index) a node of a multi-node parallel job runs on: the
+ * main node runs in the batch script, on the allocation's first node; the others follow in index
+ * order, wrapping round where the allocation has fewer nodes (tasks packed on a small partition).
+ */
+export function relativeNode(index: number, mainNode: number, allocationNodes: number): number {
+  const rank = index === mainNode ? 0 : index < mainNode ? index + 1 : index;
+  return rank % Math.max(1, allocationNodes);
+}
+
+/** srun's arguments that run one other node of a multi-node parallel job inside the main node's allocation. */
+export function srunArgs(spec: AttemptSpec, o: { allocation: string; relative: number; logFile: string; workDir: string }): string[] {
+  return [
+    `--jobid=${o.allocation}`,
+    // The batch script (the main node) holds the first node's resources: the steps share them.
+    '--overlap',
+    '--nodes=1',
+    '--ntasks=1',
+    `--relative=${o.relative}`,
+    `--cpus-per-task=${Math.max(1, Math.ceil(spec.vcpus))}`,
+    `--job-name=${spec.jobName}`,
+    `--output=${filenamePattern(o.logFile)}`,
+    `--error=${filenamePattern(o.logFile)}`,
+    '--open-mode=append',
+    `--chdir=${o.workDir}`,
+    '--export=ALL',
+  ];
+}
+
+/** What a partition offers, from `sinfo -h -N -o '%N|%P|%c|%m|%G'` (one line per node and partition). */
+export interface PartitionResources {
+  cpus: number;
+  /** MiB */
+  memory: number;
+  gpus: number;
+  nodes: number;
+}
+
+/** The arguments of that sinfo call. */
+export const SINFO_NODE_FORMAT = ['-h', '-N', '-o', '%N|%P|%c|%m|%G'];
+
+/**
+ * Sums the nodes of a partition (without a name: the default one, marked `*`) from sinfo's lines
+ * (SINFO_NODE_FORMAT); each node counted once. Undefined when the partition has no node.
+ */
+export function parsePartitionResources(out: string, partition?: string): PartitionResources | undefined {
+  const seen = new Set<string>();
+  const r: PartitionResources = { cpus: 0, memory: 0, gpus: 0, nodes: 0 };
+  for (const line of out.split('\n')) {
+    const [node, part, cpus, memory, gres] = line.trim().split('|');
+    if (!node || part === undefined || seen.has(node)) continue;
+    if (partition ? part.replace(/\*$/, '') !== partition : !part.endsWith('*')) continue;
+    seen.add(node);
+    r.nodes++;
+    r.cpus += Number.parseInt(cpus, 10) || 0;
+    r.memory += Number.parseInt(memory, 10) || 0;
+    r.gpus += gpusOfGres(gres ?? '');
+  }
+  return r.nodes > 0 ? r : undefined;
+}
+
+/** GPUs in a node's GRES (`gpu:4`, `gpu:a100:2(S:0-1)`, `gpu:2,shard:8`, `(null)`). */
+export function gpusOfGres(gres: string): number {
+  let n = 0;
+  for (const g of gres.split(/,(?![^(]*\))/)) {
+    const m = /^gpu(?::[^:(]+)?:(\d+)/.exec(g.trim());
+    if (m) n += Number(m[1]);
+  }
+  return n;
 }
 
 /** sbatch's --output/--error are patterns (`%j`, ...): log file names are %-encoded, so `%` becomes `%%`. */
