@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dataDirId } from '../../src/executors/container/docker-spec.js';
 import { attemptKey } from '../../src/executors/executor.js';
-import { TestServer, waitFor, waitForStatus } from '../helpers/server.js';
+import { reusablePort, TestServer, waitFor, waitForStatus } from '../helpers/server.js';
 import { slurm, slurmNode } from '../executors/slurm-helpers.js';
 import { expectClientError, jobLogs, SMALL } from './sdk-helpers.js';
 
@@ -171,8 +171,8 @@ describe('slurm executor end to end', { skip, timeout: 600_000 }, () => {
   });
 
   test('a 2-node MNP job through Slurm is ONE Slurm job: the main node runs in its batch script, the other in an srun step of it, and hears from it', async () => {
-    // Below the ephemeral port range (32768+), where srun and slurmd connections take theirs.
-    const port = String(20000 + Math.floor(Math.random() * 12000));
+    // Free now and below the ephemeral port range, where srun and slurmd connections take theirs.
+    const port = String(await reusablePort());
     const listen = `import socket, os
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(os.environ["PORT"]))); s.listen(1); s.settimeout(50)
