@@ -214,7 +214,12 @@ function faultTests(launcher: Exclude<LauncherMode, 'auto'>): void {
 
     test('memory: an OOM kill is OutOfMemoryError (the command killed: 137; a shell whose child was killed: its own code)', { skip: noCgroups }, withHarness(async (h) => {
       const killed = h.start(h.spec(['sh', '-c', 'exec tail -n1 /dev/zero'], { memory: 32 }));
-      const wrapper = h.start(h.spec(['sh', '-c', 'head -c 200000000 /dev/zero | tail -n1 >/dev/null; echo "pipeline=$?"; exit 3'], { memory: 32 }));
+      // The wrapping shell is kept out of the OOM killer's choice (oom_score_adj -1000, root only, as
+      // cgroups are), its pipeline back in: on a loaded machine a second OOM kill while the first
+      // victim is still exiting could otherwise take the shell itself (seen in CI: 137, not 3).
+      const wrapper = h.start(
+        h.spec(['sh', '-c', 'echo -1000 >/proc/self/oom_score_adj; head -c 200000000 /dev/zero | sh -c \'echo 0 >/proc/self/oom_score_adj; exec tail -n1\' >/dev/null; echo "pipeline=$?"; exit 3'], { memory: 32 }),
+      );
       const within = h.start(h.spec(['sh', '-c', 'head -c 8000000 /dev/zero | tail -n1 | wc -c; exit 4'], { memory: 64 }));
       const a = await h.events.exited(killed.key, TIMEOUT);
       assert.equal(a.exitCode, 137);
