@@ -107,26 +107,37 @@ export class UnreachableError extends Error {}
 type Json = Record<string, any>;
 
 /** POST /v1/<operation> of the Batch API, signed for `batch` when there are credentials. */
+/**
+ * A JSON POST to the server, signed for `service` when there are credentials: the one HTTP path of
+ * the `openbatch` commands (Batch rest-json, and the awsJson APIs with an X-Amz-Target).
+ */
+export async function postSigned(
+  url: URL,
+  body: Json,
+  o: { service: string; region: string; credentials?: ClientCredentials; ca?: string | Buffer; headers: Record<string, string> },
+): Promise<{ status: number; text: string }> {
+  const payload = JSON.stringify(body);
+  const signed = o.credentials ? await signHeaders('POST', url, o.credentials, { region: o.region, service: o.service, body: payload, headers: o.headers }) : o.headers;
+  const lib = url.protocol === 'https:' ? https : http;
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = lib.request(url, { method: 'POST', headers: { ...signed, 'content-length': String(Buffer.byteLength(payload)) }, ...(o.ca ? { ca: o.ca } : {}) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 export async function batchCall(t: CliTarget, operation: string, body: Json): Promise<Json> {
   const url = new URL(`/v1/${operation.toLowerCase()}`, t.endpoint + '/');
-  const payload = JSON.stringify(body);
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  const signed = t.credentials ? await signHeaders('POST', url, t.credentials, { region: t.region, service: 'batch', body: payload, headers }) : headers;
-  const lib = url.protocol === 'https:' ? https : http;
   let status: number;
   let text: string;
   try {
-    ({ status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = lib.request(url, { method: 'POST', headers: { ...signed, 'content-length': String(Buffer.byteLength(payload)) }, ...(t.ca ? { ca: t.ca } : {}) }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    }));
+    ({ status, text } = await postSigned(url, body, { service: 'batch', region: t.region, credentials: t.credentials, ca: t.ca, headers: { 'content-type': 'application/json' } }));
   } catch (e) {
     throw new UnreachableError(`cannot reach OpenBatch at ${t.endpoint}: ${(e as Error).message} (is it running? start it with: npm start)`);
   }

@@ -5,9 +5,8 @@
 // within one poll (POLL_MS) of being written.
 
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import { credentialsFromEnv, signHeaders } from '../api/auth/client.js';
+import { credentialsFromEnv } from '../api/auth/client.js';
+import { postSigned } from './aws-config.js';
 
 const POLL_MS = 200;
 /** How long the server may be unreachable (restarting) before following gives up. */
@@ -28,27 +27,17 @@ export class ApiError extends Error {
 /** POST to an AWS API of the server, signed (for `service`) when credentials are in the environment. */
 async function call(base: string, service: 'batch' | 'logs', path: string, body: Json, target?: string): Promise<Json> {
   const url = new URL(path, base);
-  const payload = JSON.stringify(body);
   const headers: Record<string, string> = {
     'content-type': target ? 'application/x-amz-json-1.1' : 'application/json',
     ...(target ? { 'x-amz-target': target } : {}),
   };
-  const credentials = credentialsFromEnv();
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const signed = credentials ? await signHeaders('POST', url, credentials, { region, service, body: payload, headers }) : headers;
   const caFile = process.env.AWS_CA_BUNDLE;
-  const ca = url.protocol === 'https:' && caFile ? fs.readFileSync(caFile) : undefined;
-  const lib = url.protocol === 'https:' ? https : http;
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = lib.request(url, { method: 'POST', headers: { ...signed, 'content-length': String(Buffer.byteLength(payload)) }, ...(ca ? { ca } : {}) }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
+  const { status, text } = await postSigned(url, body, {
+    service,
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    credentials: credentialsFromEnv(),
+    ca: url.protocol === 'https:' && caFile ? fs.readFileSync(caFile) : undefined,
+    headers,
   });
   let out: Json = {};
   try {
